@@ -1,0 +1,110 @@
+"""Play episodes with any policy and summarise them the way Mario people read results.
+
+`mario-rllib play` uses it with a random policy (a baseline, and a smoke test of the install);
+evaluation of trained agents reuses the same episode records, table and summary.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+from collections.abc import Callable, Iterable
+
+import gymnasium as gym
+import numpy as np
+
+Policy = Callable[[np.ndarray], int]
+
+
+@dataclasses.dataclass
+class EpisodeRecord:
+    """One episode: what the game reports, plus the furthest point Mario reached."""
+
+    episode: int
+    seed: int
+    level: str
+    steps: int
+    episode_return: float
+    x_pos_max: int
+    flag_get: bool
+    score: int
+    world: int
+    stage: int
+
+
+def play_episode(env: gym.Env, policy: Policy, seed: int, episode: int = 0,
+                 on_frame: Callable[[gym.Env], None] | None = None) -> EpisodeRecord:
+    """Play one episode from `reset(seed=seed)` to its end; `on_frame(env)` is called after each step."""
+    obs, info = env.reset(seed=seed)
+    x_pos_max, episode_return, steps = info["x_pos"], 0.0, 0
+    level = f"{info['world']}-{info['stage']}"
+    if on_frame is not None:
+        on_frame(env)
+    while True:
+        obs, reward, terminated, truncated, info = env.step(policy(obs))
+        steps += 1
+        episode_return += float(reward)
+        x_pos_max = max(x_pos_max, info["x_pos"])
+        if on_frame is not None:
+            on_frame(env)
+        if terminated or truncated:
+            break
+    return EpisodeRecord(
+        episode=episode, seed=seed, level=level, steps=steps, episode_return=episode_return,
+        x_pos_max=int(x_pos_max), flag_get=bool(info["flag_get"]), score=int(info["score"]),
+        world=int(info["world"]), stage=int(info["stage"]),
+    )
+
+
+def random_policy(action_space: gym.spaces.Discrete, seed: int) -> Policy:
+    """Uniformly random actions from their own seeded RNG (independent of the env's)."""
+    rng = np.random.default_rng(seed)
+    return lambda obs: int(rng.integers(action_space.n))
+
+
+def summarise(records: Iterable[EpisodeRecord]) -> dict:
+    """The numbers a Mario result is read by: flag rate, furthest x_pos, return."""
+    records = list(records)
+    x_pos = [r.x_pos_max for r in records]
+    returns = [r.episode_return for r in records]
+    return {
+        "episodes": len(records),
+        "flag_rate": sum(r.flag_get for r in records) / len(records),
+        "x_pos_mean": statistics.fmean(x_pos),
+        "x_pos_max": max(x_pos),
+        "return_mean": statistics.fmean(returns),
+        "steps_mean": statistics.fmean(r.steps for r in records),
+        "steps_total": sum(r.steps for r in records),
+    }
+
+
+TABLE_HEADER = (f"{'episode':>7} {'seed':>6} {'level':>5} {'steps':>6} {'return':>8} "
+                f"{'x_pos max':>9} {'flag':>5} {'score':>6}")
+
+
+def format_row(r: EpisodeRecord) -> str:
+    return (f"{r.episode:>7} {r.seed:>6} {r.level:>5} {r.steps:>6} {r.episode_return:>8.1f} "
+            f"{r.x_pos_max:>9} {'yes' if r.flag_get else 'no':>5} {r.score:>6}")
+
+
+def format_summary(summary: dict) -> str:
+    return (f"{summary['episodes']} episodes: flag rate {summary['flag_rate']:.2f}, "
+            f"furthest x_pos mean {summary['x_pos_mean']:.0f} / max {summary['x_pos_max']}, "
+            f"return mean {summary['return_mean']:.1f}, {summary['steps_total']} steps")
+
+
+def play(env: gym.Env, policy: Policy, episodes: int, seed: int,
+         print_fn: Callable[[str], None] = print) -> tuple[list[EpisodeRecord], dict]:
+    """Play `episodes` episodes with seeds seed, seed+1, ...; print a table row per episode and a summary."""
+    records = []
+    start = time.perf_counter()
+    print_fn(TABLE_HEADER)
+    for index in range(episodes):
+        record = play_episode(env, policy, seed + index, episode=index)
+        records.append(record)
+        print_fn(format_row(record))
+    summary = summarise(records)
+    summary["seconds"] = round(time.perf_counter() - start, 1)
+    print_fn(format_summary(summary) + f" in {summary['seconds']} s")
+    return records, summary

@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create ./.venv (or $VENV) and install mario-rllib into it, with the test and video extras.
+#
+# torch is installed first, and on its own, so that pip does not resolve the project's `torch`
+# requirement to a multi-GB CUDA build on a machine without a GPU:
+#   TORCH_SPEC    what to install for torch (default: torch==2.13.0, a CPU wheel)
+#   TORCH_INDEX   an extra package index for torch, e.g. PyTorch's CUDA wheel index for your driver
+# Needs Python 3.11 with venv and a C++ compiler (nes-py builds from source).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null || PYTHON=python3
+VENV=${VENV:-.venv}
+TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
+
+"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"mario-rllib needs Python 3.11, found {sys.version.split()[0]}"'
+[ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+if [ -n "${TORCH_INDEX:-}" ]; then
+  "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC" --extra-index-url "$TORCH_INDEX"
+else
+  "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC"
+fi
+"$VENV/bin/python" -m pip install --quiet -e '.[test,video]'
+"$VENV/bin/python" -m pip check
+echo "installed mario-rllib into $VENV ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -1,0 +1,70 @@
+"""The `mario-rllib` command as a user runs it: in a subprocess, reading what it prints."""
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+
+
+def run_cli(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "mario_rllib.cli", *args],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def test_help_lists_the_subcommands():
+    result = run_cli("--help")
+    assert result.returncode == 0
+    for command in ("bench", "play"):
+        assert command in result.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--level", "9-1"], "unknown level '9-1'"),
+    (["--level", "1-5"], "unknown level '1-5'"),
+    (["--level", "abc"], "unknown level 'abc'"),
+    (["--action-set", "jump"], "unknown action_set 'jump'"),
+    (["--obs-mode", "gray64"], "unknown obs_mode 'gray64'"),
+    (["--frame-skip", "0"], "bad frame_skip 0"),
+])
+def test_bad_input_prints_one_line_and_exits_non_zero(args, message):
+    result = run_cli("play", *args)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("mario-rllib play: error: " + message)
+    assert "Traceback" not in result.stderr
+
+
+def test_play_prints_a_row_per_episode_and_a_summary():
+    result = run_cli("play", "--episodes", "2", "--seed", "3", "--max-episode-steps", "30")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["episode", "seed"])
+    rows = [line.split() for line in lines[header + 1: header + 3]]
+    assert [row[:3] for row in rows] == [["0", "3", "1-1"], ["1", "4", "1-1"]]
+    assert all(row[3] == "30" for row in rows)  # truncated at --max-episode-steps
+    assert lines[-1].startswith("2 episodes: flag rate 0.00, furthest x_pos mean")
+
+
+@pytest.mark.slow
+def test_bench_env_quick_reports_well_formed_ratios():
+    result = run_cli("bench", "env", "--quick", "--processes", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert any(line.startswith("ours, gray84") for line in lines)
+    report = json.loads(lines[-1])
+    assert report["raw_frames_per_s"] > 0
+    assert set(report["modes"]) == {"gray84", "rgb64", "raw"}
+    for figures in report["modes"].values():
+        assert figures["agent_steps_per_s"] > 0
+        # frames per agent step: the frame skip (4), fewer at episode ends, more with no-op starts
+        assert 2 < figures["frames_per_s"] / figures["agent_steps_per_s"] < 6
+        assert 0 < figures["ratio_to_raw"] < 10 and math.isfinite(figures["ratio_to_raw"])
+    assert report["gray84_ratio_to_raw"] == report["modes"]["gray84"]["ratio_to_raw"]
+    parallel = report["parallel"]
+    assert parallel["processes"] == 2
+    assert 0 < parallel["scaling_efficiency"] < 10 and 0 < parallel["gray84_ratio_to_raw"] < 10

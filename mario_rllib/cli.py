@@ -102,7 +102,7 @@ def _add_play(subparsers) -> None:
 
 def _run_play(args: argparse.Namespace) -> int:
     from mario_rllib.envs import make_env
-    from mario_rllib.rollout import play, random_policy
+    from mario_rllib.rollout import RandomPolicy, play
 
     if args.episodes < 1:
         raise ValueError(f"bad --episodes {args.episodes}: expected an integer >= 1")
@@ -110,16 +110,151 @@ def _run_play(args: argparse.Namespace) -> int:
     env = make_env(config)
     print(f"random agent on {config.levels} ({config.action_set} actions, {config.obs_mode})")
     try:
-        play(env, random_policy(env.action_space, args.seed), args.episodes, args.seed)
+        play(env, RandomPolicy(env.action_space, args.seed), args.episodes, args.seed)
     finally:
         env.close()
     return 0
 
 
-# name -> function adding the subcommand's parser; train and evaluate join here.
+def _add_train(subparsers) -> None:
+    from tune_configs import EXPERIMENTS
+    from tune_configs.common import PRESET_NAMES
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train an agent through Tune (local Ray by default), or --resume an experiment",
+        description="Train through Tune: checkpoints, TensorBoard and CSV under --storage-path, "
+        "one progress line per iteration. Stops when any --stop-* criterion is met (default: "
+        "the experiment's own). Search spaces: --search NAME=V1,V2 (a grid; repeatable).",
+    )
+    parser.add_argument("--algo", default="ppo", help=f"one of {', '.join(EXPERIMENTS)} "
+                        "(default: ppo)")
+    parser.add_argument("--level", default=None,
+                        help="stage(s): 1-1, a comma-separated list, or 'all' (default: the "
+                        "experiment's, 1-1)")
+    parser.add_argument("--preset", default="cpu",
+                        help=f"comma-separated, applied left to right: {', '.join(PRESET_NAMES)} "
+                        "(default: cpu)")
+    parser.add_argument("--num-env-runners", type=int, default=None)
+    parser.add_argument("--envs-per-runner", type=int, default=None)
+    parser.add_argument("--num-learners", type=int, default=None,
+                        help="0: learn in the trial's driver process (default for cpu/debug)")
+    parser.add_argument("--gpus-per-learner", type=float, default=None)
+    parser.add_argument("--stop-timesteps", type=int, default=None,
+                        help="stop after this many env steps sampled (agent steps)")
+    parser.add_argument("--stop-flag-rate", type=float, default=None,
+                        help="stop when the flag rate (over the last 100 episodes) reaches this")
+    parser.add_argument("--stop-iters", type=int, default=None,
+                        help="stop after this many training iterations")
+    parser.add_argument("--checkpoint-every", type=int, default=10,
+                        help="checkpoint every N iterations, and at the end (default: 10)")
+    parser.add_argument("--keep-checkpoints", type=int, default=5,
+                        help="keep the N newest checkpoints per trial (default: 5)")
+    parser.add_argument("--storage-path", default="ray_results",
+                        help="where experiments go (default: ./ray_results)")
+    parser.add_argument("--name", default=None,
+                        help="experiment name (default: {level}__{algo}__{seed}__{timestamp})")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--address", default=None,
+                        help="Ray to use: none = start a local one; 'auto' or ray://HOST:10001 "
+                        "= a cluster (inside `ray job submit`, RAY_ADDRESS is used)")
+    parser.add_argument("--num-samples", type=int, default=1,
+                        help="trials per grid point, with seeds seed, seed+1, ... (default: 1)")
+    parser.add_argument("--search", action="append", default=[], metavar="NAME=V1,V2",
+                        help="grid-search a hyperparameter, e.g. --search lr=1e-4,3e-4")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="override one setting of the experiment, e.g. --set lr=3e-4")
+    parser.add_argument("--resume", default=None, metavar="EXPERIMENT_DIR",
+                        help="continue this experiment's unfinished and errored trials from their "
+                        "last checkpoints (other flags but --address are ignored)")
+    parser.set_defaults(func=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from mario_rllib.experiment import TrainRequest, parse_search, resume, train
+
+    if args.resume:
+        return resume(args.resume, args.address)
+    overrides = {
+        "levels": args.level,
+        "num_env_runners": args.num_env_runners,
+        "envs_per_runner": args.envs_per_runner,
+        "num_learners": args.num_learners,
+        "gpus_per_learner": args.gpus_per_learner,
+    }
+    for key, values in parse_search(args.set).items():
+        if len(values) != 1:
+            raise ValueError(f"bad --set {key}: expected one value (use --search for several)")
+        overrides[key] = values[0]
+    request = TrainRequest(
+        algo=args.algo, preset=args.preset, seed=args.seed, overrides=overrides,
+        search=parse_search(args.search), num_samples=args.num_samples,
+        stop_timesteps=args.stop_timesteps, stop_flag_rate=args.stop_flag_rate,
+        stop_iters=args.stop_iters, checkpoint_every=args.checkpoint_every,
+        keep_checkpoints=args.keep_checkpoints, storage_path=args.storage_path, name=args.name,
+        address=args.address,
+    )
+    return train(request)
+
+
+def _add_evaluate(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="play seeded episodes with a trained agent; a table, a summary, a JSON report",
+        description="Load only the RLModule of a checkpoint (no Algorithm, no Ray cluster), "
+        "rebuild its env and connectors, and play --episodes episodes from --seed. CHECKPOINT "
+        "may be a checkpoint_* directory, its trial directory (the newest checkpoint is used) or "
+        "the RLModule directory. A checkpoint is pickled code: load only trusted ones.",
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument("--episodes", type=int, default=10, help="default: 10")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="episode i is reset with seed+i (default: 0)")
+    parser.add_argument("--stochastic", action="store_true",
+                        help="sample actions from the policy (default: greedy)")
+    parser.add_argument("--level", default=None,
+                        help="evaluate on other stage(s) than the training ones")
+    parser.add_argument("--report", default="evaluation.json",
+                        help="where to write the JSON report (default: ./evaluation.json)")
+    parser.add_argument("--video", default=None, metavar="OUT.mp4|OUT.gif",
+                        help="record the first episode")
+    parser.set_defaults(func=_run_evaluate)
+
+
+def _run_evaluate(args: argparse.Namespace) -> int:
+    from mario_rllib.evaluate import evaluate
+
+    evaluate(args.checkpoint, episodes=args.episodes, seed=args.seed, stochastic=args.stochastic,
+             level=args.level, report=args.report, video=args.video)
+    return 0
+
+
+def _add_plot(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "plot", help="learning curves of an experiment to a PNG",
+        description="Plot return, furthest x_pos and flag rate against env steps, one line per "
+        "trial, from the experiment's progress.csv files.",
+    )
+    parser.add_argument("experiment_dir")
+    parser.add_argument("--out", default=None,
+                        help="PNG path (default: EXPERIMENT_DIR/learning_curves.png)")
+    parser.set_defaults(func=_run_plot)
+
+
+def _run_plot(args: argparse.Namespace) -> int:
+    from mario_rllib.plot import plot_experiment
+
+    print(f"wrote {plot_experiment(args.experiment_dir, args.out)}")
+    return 0
+
+
+# name -> function adding the subcommand's parser
 SUBCOMMANDS: dict[str, Callable] = {
-    "bench": _add_bench,
+    "train": _add_train,
+    "evaluate": _add_evaluate,
+    "plot": _add_plot,
     "play": _add_play,
+    "bench": _add_bench,
 }
 
 

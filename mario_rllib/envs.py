@@ -40,8 +40,9 @@ OBS_MODES: dict[str, tuple[int, int, int]] = {
     "rgb64": (64, 64, 3),  # DreamerV3's world model
     "raw": (240, 256, 3),  # the NES screen, for videos and debugging
 }
-INFO_KEYS = ("x_pos", "flag_get", "world", "stage", "score", "time", "life")
-"""Keys every `info` dict carries (plus `coins`, `status`, `y_pos` from the game)."""
+INFO_KEYS = ("x_pos", "x_pos_max", "flag_get", "world", "stage", "score", "time", "life")
+"""Keys every `info` dict carries (plus `coins`, `status`, `y_pos` from the game). `x_pos_max` is
+the furthest x position reached since the episode began: what Mario results are read by."""
 
 
 def parse_levels(levels: str | Sequence[str]) -> tuple[str, ...]:
@@ -163,6 +164,7 @@ class MarioNES(gym.Env):
         self._bgrx: np.ndarray | None = None  # the current stage's screen buffer
         self.stage = self.stages[0]
         self.nes_frames = 0  # NES frames stepped since creation, for throughput measurements
+        self._x_pos_max = 0
 
     def _stage_env(self, stage: str) -> GymV21CompatibilityV0:
         if stage not in self._stage_envs:
@@ -183,12 +185,16 @@ class MarioNES(gym.Env):
         self._env = self._stage_env(stage)
         self._bgrx = _bgrx_screen(self._env.unwrapped)
         self._env.reset()  # never seeds: nes-py's seed() expects an old numpy RNG
-        return self._rgb(), _plain_info(self._env.unwrapped._get_info())
+        info = _plain_info(self._env.unwrapped._get_info())
+        self._x_pos_max = info["x_pos_max"] = info["x_pos"]
+        return self._rgb(), info
 
     def step(self, action):
         _, reward, terminated, truncated, info = self._env.step(self._controller_bytes[action])
         self.nes_frames += 1
-        return self._rgb(), reward, terminated, truncated, _plain_info(info)
+        info = _plain_info(info)
+        self._x_pos_max = info["x_pos_max"] = max(self._x_pos_max, info["x_pos"])
+        return self._rgb(), reward, terminated, truncated, info
 
     def _rgb(self) -> np.ndarray:
         return cv2.cvtColor(self._bgrx, cv2.COLOR_BGRA2RGB)

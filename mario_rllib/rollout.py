@@ -14,7 +14,33 @@ from collections.abc import Callable, Iterable
 import gymnasium as gym
 import numpy as np
 
-Policy = Callable[[np.ndarray], int]
+class Policy:
+    """What `play_episode` drives: told the first observation, asked for actions, told each step.
+
+    Subclasses keep whatever history they need (a trained RLModule keeps an RLlib episode, for
+    frame stacking and recurrent state).
+    """
+
+    def start(self, obs: np.ndarray) -> None:
+        """A new episode begins with `obs`."""
+
+    def act(self) -> int:
+        raise NotImplementedError
+
+    def observe(self, action: int, obs: np.ndarray, reward: float, terminated: bool,
+                truncated: bool) -> None:
+        """The env answered `action` with this step."""
+
+
+class RandomPolicy(Policy):
+    """Uniformly random actions from its own seeded RNG (independent of the env's)."""
+
+    def __init__(self, action_space: gym.spaces.Discrete, seed: int):
+        self.n = int(action_space.n)
+        self.rng = np.random.default_rng(seed)
+
+    def act(self) -> int:
+        return int(self.rng.integers(self.n))
 
 
 @dataclasses.dataclass
@@ -35,32 +61,28 @@ class EpisodeRecord:
 
 def play_episode(env: gym.Env, policy: Policy, seed: int, episode: int = 0,
                  on_frame: Callable[[gym.Env], None] | None = None) -> EpisodeRecord:
-    """Play one episode from `reset(seed=seed)` to its end; `on_frame(env)` is called after each step."""
+    """Play one episode from `reset(seed=seed)` to its end; `on_frame(env)` after reset and each step."""
     obs, info = env.reset(seed=seed)
-    x_pos_max, episode_return, steps = info["x_pos"], 0.0, 0
+    policy.start(obs)
     level = f"{info['world']}-{info['stage']}"
+    episode_return, steps = 0.0, 0
     if on_frame is not None:
         on_frame(env)
     while True:
-        obs, reward, terminated, truncated, info = env.step(policy(obs))
+        action = policy.act()
+        obs, reward, terminated, truncated, info = env.step(action)
+        policy.observe(action, obs, reward, terminated, truncated)
         steps += 1
         episode_return += float(reward)
-        x_pos_max = max(x_pos_max, info["x_pos"])
         if on_frame is not None:
             on_frame(env)
         if terminated or truncated:
             break
     return EpisodeRecord(
         episode=episode, seed=seed, level=level, steps=steps, episode_return=episode_return,
-        x_pos_max=int(x_pos_max), flag_get=bool(info["flag_get"]), score=int(info["score"]),
+        x_pos_max=int(info["x_pos_max"]), flag_get=bool(info["flag_get"]), score=int(info["score"]),
         world=int(info["world"]), stage=int(info["stage"]),
     )
-
-
-def random_policy(action_space: gym.spaces.Discrete, seed: int) -> Policy:
-    """Uniformly random actions from their own seeded RNG (independent of the env's)."""
-    rng = np.random.default_rng(seed)
-    return lambda obs: int(rng.integers(action_space.n))
 
 
 def summarise(records: Iterable[EpisodeRecord]) -> dict:
@@ -95,13 +117,19 @@ def format_summary(summary: dict) -> str:
 
 
 def play(env: gym.Env, policy: Policy, episodes: int, seed: int,
-         print_fn: Callable[[str], None] = print) -> tuple[list[EpisodeRecord], dict]:
-    """Play `episodes` episodes with seeds seed, seed+1, ...; print a table row per episode and a summary."""
+         print_fn: Callable[[str], None] = print,
+         on_frame_of_first: Callable[[gym.Env], None] | None = None,
+         ) -> tuple[list[EpisodeRecord], dict]:
+    """Play `episodes` episodes with seeds seed, seed+1, ...; print a row per episode and a summary.
+
+    `on_frame_of_first(env)` is called after every step of the first episode (e.g. to record it).
+    """
     records = []
     start = time.perf_counter()
     print_fn(TABLE_HEADER)
     for index in range(episodes):
-        record = play_episode(env, policy, seed + index, episode=index)
+        record = play_episode(env, policy, seed + index, episode=index,
+                              on_frame=on_frame_of_first if index == 0 else None)
         records.append(record)
         print_fn(format_row(record))
     summary = summarise(records)

@@ -1,0 +1,21 @@
+"""One experiment file per algorithm; `EXPERIMENTS` maps `--algo` names to them.
+
+Each file exposes `ALGO`, `RLLIB_ALGO` (the Tune trainable), `DEFAULTS`, `PRESETS`, `STOP` and
+`build_config(preset=..., **overrides) -> AlgorithmConfig`, and parses no flags on import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+EXPERIMENTS = {
+    "ppo": "tune_configs.ppo_mario",
+}
+
+
+def load_experiment(algo: str) -> ModuleType:
+    """The experiment module for `--algo`; a one-line ValueError for an unknown name."""
+    if algo not in EXPERIMENTS:
+        raise ValueError(f"unknown algorithm {algo!r}: expected one of {', '.join(EXPERIMENTS)}")
+    return importlib.import_module(EXPERIMENTS[algo])

@@ -1,0 +1,221 @@
+"""`mario-rllib evaluate CHECKPOINT`: play seeded episodes with a trained RLModule, no Algorithm.
+
+Only the RLModule is loaded (no Ray, no cluster, no learner state). Our RLModules carry, in their
+`model_config["mario"]`, the algorithm, env config and frame stack they were trained with, so the
+env and RLlib's env-to-module / module-to-env connector pipelines are rebuilt from the experiment
+file of that algorithm, exactly as its env runners build them. The loop is RLlib's own inference
+recipe: env -> env-to-module -> RLModule -> module-to-env -> env.
+
+Security: a checkpoint is pickled Python code. Loading one runs whatever its author put in it;
+load only checkpoints you trust.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from mario_rllib import rollout
+
+MODULE_ID = "default_policy"
+_ALGORITHM_MODULE_DIR = Path("learner_group", "learner", "rl_module")
+_warned = False
+
+
+def warn_pickled_code() -> None:
+    """Say once per process that checkpoints are code."""
+    global _warned
+    if not _warned:
+        print("warning: a checkpoint is pickled Python code that runs when loaded; load only "
+              "checkpoints you trust", file=sys.stderr, flush=True)
+        _warned = True
+
+
+def find_module_dir(path: str | Path) -> Path:
+    """The RLModule inside an experiment, trial, algorithm, learner or RLModule checkpoint dir.
+
+    A trial (or experiment) directory resolves to its newest checkpoint.
+    """
+    root = Path(path).expanduser()
+    if not root.exists():
+        raise ValueError(f"checkpoint {str(path)!r} does not exist")
+    if not root.is_dir():
+        raise ValueError(f"checkpoint {str(path)!r} is a file: expected a checkpoint directory")
+    checkpoints = sorted(root.glob("checkpoint_*")) or sorted(root.glob("*/checkpoint_*"))
+    if checkpoints:
+        root = max(checkpoints, key=lambda p: (p.stat().st_mtime, p.name))
+    for candidate in (root / _ALGORITHM_MODULE_DIR / MODULE_ID, root / "rl_module" / MODULE_ID,
+                      root / MODULE_ID, root):
+        if (candidate / "module_state.pkl").is_file() or (candidate / "module_state").exists():
+            return candidate
+    raise ValueError(
+        f"checkpoint {str(path)!r} holds no RLModule: expected a directory written by "
+        f"`mario-rllib train` (an algorithm checkpoint_* directory, its trial directory, or "
+        f"the RLModule directory inside it)"
+    )
+
+
+def load_module(path: str | Path):
+    """Load the RLModule of a mario-rllib checkpoint; one-line errors for anything else."""
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    from tune_configs import EXPERIMENTS
+
+    module_dir = find_module_dir(path)
+    warn_pickled_code()
+    try:
+        module = RLModule.from_checkpoint(str(module_dir))
+    except Exception as error:  # unpickling can fail in as many ways as there are corruptions
+        message = str(error).splitlines()[0] if str(error) else ""
+        raise ValueError(
+            f"cannot load checkpoint {str(path)!r}: {type(error).__name__}: {message}".rstrip(": ")
+        ) from error
+    mario = (getattr(module, "model_config", None) or {}).get("mario")
+    if not mario:
+        raise ValueError(
+            f"checkpoint {str(path)!r} holds a {type(module).__name__}, not a mario-rllib "
+            f"RLModule: it was not trained by `mario-rllib train`"
+        )
+    if mario.get("algo") not in EXPERIMENTS:
+        raise ValueError(
+            f"checkpoint {str(path)!r} was trained with algorithm {mario.get('algo')!r}: "
+            f"this version evaluates {', '.join(EXPERIMENTS)}"
+        )
+    return module, mario, module_dir
+
+
+@dataclasses.dataclass
+class ModulePolicy(rollout.Policy):
+    """Runs an RLModule through RLlib's connector pipelines, keeping the episode (for frame
+    stacking and recurrent state) the way an env runner does."""
+
+    module: Any
+    env_to_module: Any
+    module_to_env: Any
+    observation_space: Any
+    action_space: Any
+    explore: bool = False
+
+    def start(self, obs: np.ndarray) -> None:
+        from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+        self.episode = SingleAgentEpisode(observations=[obs],
+                                          observation_space=self.observation_space,
+                                          action_space=self.action_space)
+
+    def act(self) -> int:
+        import torch
+        from ray.rllib.core.columns import Columns
+
+        shared: dict = {}
+        batch = self.env_to_module(episodes=[self.episode], rl_module=self.module,
+                                   explore=self.explore, shared_data=shared)
+        with torch.no_grad():
+            out = (self.module.forward_exploration(batch) if self.explore
+                   else self.module.forward_inference(batch))
+        to_env = self.module_to_env(batch=out, episodes=[self.episode], rl_module=self.module,
+                                    explore=self.explore, shared_data=shared)
+        # The pipelines work on a batch of one episode.
+        self._extra = {key: value[0] for key, value in to_env.items() if key != Columns.ACTIONS}
+        return int(to_env[Columns.ACTIONS][0])
+
+    def observe(self, action, obs, reward, terminated, truncated) -> None:
+        self.episode.add_env_step(obs, action, reward, terminated=terminated,
+                                  truncated=truncated, extra_model_outputs=self._extra)
+
+
+def build_policy(module, mario: dict, env, explore: bool) -> ModulePolicy:
+    """RLlib's env-to-module and module-to-env pipelines, as the algorithm's env runners build them."""
+    from tune_configs import load_experiment
+
+    config = load_experiment(mario["algo"]).build_config()
+    return ModulePolicy(
+        module=module,
+        env_to_module=config.build_env_to_module_connector(env=env),
+        module_to_env=config.build_module_to_env_connector(env=env),
+        observation_space=env.observation_space,
+        action_space=env.action_space,
+        explore=explore,
+    )
+
+
+def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: bool = False,
+             level: str | None = None, report: str | None = None, video: str | None = None,
+             print_fn: Callable[[str], None] = print) -> dict:
+    """Play `episodes` episodes (seeds seed, seed+1, ...), print a table and a summary, write
+    the JSON report (and a video of the first episode); return the report."""
+    import torch
+
+    from mario_rllib.envs import MarioEnvConfig, make_env
+
+    if episodes < 1:
+        raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
+    if video is not None and Path(video).suffix.lower() not in (".mp4", ".gif"):
+        raise ValueError(f"bad --video {video!r}: expected a file name ending in .mp4 or .gif")
+    module, mario, module_dir = load_module(checkpoint)
+    module.eval()
+    env_config = dict(mario["env_config"])
+    if level is not None:
+        env_config["levels"] = level
+    env_config["render_mode"] = "rgb_array" if video else None
+    env = make_env(MarioEnvConfig.from_dict(env_config))
+    torch.manual_seed(seed)
+    policy = build_policy(module, mario, env, explore=stochastic)
+    print_fn(f"evaluating {module_dir} ({mario['algo']}, {'stochastic' if stochastic else 'greedy'})"
+             f" on {env_config['levels']}, {episodes} episode(s) from seed {seed}")
+
+    recorder = _VideoRecorder(video, fps=60 / env_config["frame_skip"]) if video else None
+    try:
+        records, summary = rollout.play(
+            env, policy, episodes, seed, print_fn=print_fn,
+            on_frame_of_first=(lambda env_: recorder.add(env_.render())) if recorder else None,
+        )
+    finally:
+        env.close()
+        if recorder is not None:
+            recorder.close()
+    result = {
+        "checkpoint": str(Path(checkpoint).resolve()),
+        "module_dir": str(module_dir.resolve()),
+        "algo": mario["algo"],
+        "env_config": env_config,
+        "seed": seed,
+        "stochastic": stochastic,
+        "summary": summary,
+        "episodes": [dataclasses.asdict(r) for r in records],
+    }
+    if report:
+        Path(report).write_text(json.dumps(result, indent=2) + "\n")
+        print_fn(f"report: {report}")
+    if video:
+        print_fn(f"video of episode 0: {video}")
+    return result
+
+
+class _VideoRecorder:
+    """Frames -> an .mp4 (H.264 through imageio-ffmpeg) or a .gif, streamed to disk."""
+
+    def __init__(self, path: str, fps: float):
+        try:
+            import imageio.v2 as imageio
+        except ImportError as error:
+            raise ValueError("--video needs the video extra: pip install 'mario-rllib[video]'") \
+                from error
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        if path.lower().endswith(".gif"):
+            self.writer = imageio.get_writer(path, mode="I", duration=1000 / fps, loop=0)
+        else:
+            self.writer = imageio.get_writer(path, fps=fps, codec="libx264", quality=7,
+                                             macro_block_size=8)
+
+    def add(self, frame: np.ndarray) -> None:
+        self.writer.append_data(frame)
+
+    def close(self) -> None:
+        self.writer.close()

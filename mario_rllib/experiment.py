@@ -1,0 +1,287 @@
+"""`mario-rllib train` and `--resume`: an experiment from `tune_configs/` run as a Tune experiment.
+
+With no address, Ray starts locally in this process (dashboard on 127.0.0.1 only). With
+`--address auto` (or inside `ray job submit`, which sets RAY_ADDRESS) the same command runs on the
+cluster. Tune writes, under `<storage_path>/<name>/`: one directory per trial with checkpoints,
+`progress.csv`, `result.json` and TensorBoard event files, plus the experiment state that `--resume`
+restores. Nothing existing is ever deleted or overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ray
+from ray import tune
+
+from mario_rllib.callbacks import FLAG_RATE, X_POS_MAX_MAX, X_POS_MAX_MEAN
+from mario_rllib.envs import register_mario_envs
+from tune_configs import load_experiment
+from tune_configs.common import (
+    ENV_KEYS,
+    RESOURCE_PRESETS,
+    STOP_FLAG_RATE,
+    STOP_ITERS,
+    STOP_TIMESTEPS,
+)
+
+EXPERIMENT_FILE = "mario_rllib_experiment.json"
+"""Written into each experiment directory at start: what `--resume` needs to know (the algorithm)."""
+
+
+@dataclass
+class TrainRequest:
+    """Everything `mario-rllib train` was asked for, before any of it touches Ray."""
+
+    algo: str = "ppo"
+    preset: str = "cpu"
+    seed: int = 0
+    overrides: dict[str, Any] = field(default_factory=dict)
+    """Settings of the experiment file (levels, num_env_runners, lr, ...); None = the preset's."""
+    search: dict[str, list[Any]] = field(default_factory=dict)
+    """Grid search: setting -> values; every combination is a trial."""
+    num_samples: int = 1
+    """Trials per grid point, with seeds seed, seed+1, ... (the emulator is deterministic, so
+    repeats with one seed would be one run counted several times)."""
+    stop_timesteps: int | None = None
+    stop_flag_rate: float | None = None
+    stop_iters: int | None = None
+    checkpoint_every: int = 10
+    keep_checkpoints: int = 5
+    storage_path: str = "ray_results"
+    name: str | None = None
+    address: str | None = None
+
+
+def experiment_name(levels: str, algo: str, seed: int) -> str:
+    """`{level}__{algo}__{seed}__{timestamp}`, as cleanrl names runs."""
+    level = levels.replace(",", "+")
+    return f"{level}__{algo}__{seed}__{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def stop_criteria(request: TrainRequest, default: Mapping[str, Any]) -> dict[str, Any]:
+    """The `--stop-*` flags if any is given (Tune stops a trial when any criterion is met)."""
+    stop = {}
+    if request.stop_timesteps is not None:
+        stop[STOP_TIMESTEPS] = request.stop_timesteps
+    if request.stop_flag_rate is not None:
+        stop[STOP_FLAG_RATE] = request.stop_flag_rate
+    if request.stop_iters is not None:
+        stop[STOP_ITERS] = request.stop_iters
+    return stop or dict(default)
+
+
+def build_param_space(request: TrainRequest):
+    """The experiment's AlgorithmConfig, with Tune grid searches where asked."""
+    experiment = load_experiment(request.algo)
+    not_searchable = set(ENV_KEYS) | {key for p in RESOURCE_PRESETS.values() for key in p}
+    overrides = dict(request.overrides)
+    for key, values in request.search.items():
+        if key not in experiment.DEFAULTS or key in not_searchable or key == "seed":
+            searchable = sorted(set(experiment.DEFAULTS) - not_searchable - {"seed"})
+            raise ValueError(
+                f"cannot search over {key!r}: expected one of {', '.join(searchable)}"
+            )
+        overrides[key] = tune.grid_search(list(values))
+    seed: Any = request.seed
+    if request.num_samples > 1:
+        seed = tune.grid_search([request.seed + i for i in range(request.num_samples)])
+    return experiment, experiment.build_config(request.preset, seed=seed, **overrides)
+
+
+def init_ray(address: str | None) -> None:
+    """Connect to `address` (a cluster), to RAY_ADDRESS, or start a local Ray bound to 127.0.0.1."""
+    if ray.is_initialized():
+        return
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        # The dashboard and job API run code for whoever reaches them: loopback only.
+        ray.init(dashboard_host="127.0.0.1")
+    else:
+        ray.init(address=address)
+
+
+def train(request: TrainRequest) -> int:
+    """Run the experiment through Tune; return 0 when every trial finished, 1 otherwise."""
+    if request.num_samples < 1:
+        raise ValueError(f"bad --num-samples {request.num_samples}: expected an integer >= 1")
+    if request.checkpoint_every < 1 or request.keep_checkpoints < 1:
+        raise ValueError(
+            f"bad checkpoint policy (--checkpoint-every {request.checkpoint_every}, "
+            f"--keep-checkpoints {request.keep_checkpoints}): expected integers >= 1"
+        )
+    # Everything that can be wrong with the request fails here, before Ray starts.
+    experiment, config = build_param_space(request)
+    stop = stop_criteria(request, experiment.STOP)
+    storage = Path(request.storage_path).expanduser().resolve()
+    name = request.name or experiment_name(config.env_config["levels"], request.algo, request.seed)
+    experiment_dir = storage / name
+    if experiment_dir.exists():
+        raise ValueError(
+            f"experiment directory {str(experiment_dir)!r} exists: continue it with "
+            f"`mario-rllib train --resume {experiment_dir}` or pick another --name"
+        )
+    experiment_dir.mkdir(parents=True)
+    (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
+        "algo": request.algo, "trainable": experiment.RLLIB_ALGO, "preset": request.preset,
+        "stop": stop, "argv": sys.argv[1:],
+    }, indent=2) + "\n")
+
+    init_ray(request.address)
+    register_mario_envs()
+    print(f"experiment {name}: {request.algo} on {config.env_config['levels']}, "
+          f"preset {request.preset}, stop at {_describe_stop(stop)}", flush=True)
+    print(f"  writing to {experiment_dir}  (TensorBoard: tensorboard --logdir {storage})",
+          flush=True)
+    tuner = tune.Tuner(
+        experiment.RLLIB_ALGO,
+        param_space=config,
+        tune_config=tune.TuneConfig(trial_dirname_creator=trial_dirname),
+        run_config=tune.RunConfig(
+            name=name,
+            storage_path=str(storage),
+            stop=stop,
+            checkpoint_config=tune.CheckpointConfig(
+                checkpoint_frequency=request.checkpoint_every,
+                checkpoint_at_end=True,
+                num_to_keep=request.keep_checkpoints,
+            ),
+            callbacks=[ProgressLine()],
+            verbose=0,  # our ProgressLine replaces Tune's tables
+        ),
+    )
+    return _report(tuner.fit(), experiment_dir)
+
+
+def resume(experiment_dir: str, address: str | None = None) -> int:
+    """Continue the unfinished and errored trials of an experiment from their last checkpoints.
+
+    `Tuner.restore` is given the experiment's own trainable and `resume_errored=True`; restoring
+    with the wrong arguments silently starts trials over (ray-project/ray#43266), which
+    tests/test_experiment.py guards against by checking that the step counter goes on.
+    """
+    path = Path(experiment_dir).expanduser().resolve()
+    if not path.is_dir():
+        raise ValueError(
+            f"cannot resume {experiment_dir!r}: no such directory (expected an experiment "
+            f"directory, e.g. ray_results/1-1__ppo__0__20261122-101500)"
+        )
+    meta_file = path / EXPERIMENT_FILE
+    if not meta_file.is_file() or not tune.Tuner.can_restore(str(path)):
+        raise ValueError(
+            f"cannot resume {experiment_dir!r}: it holds no mario-rllib Tune experiment "
+            f"({EXPERIMENT_FILE} and Tune's experiment state are missing)"
+        )
+    meta = json.loads(meta_file.read_text())
+    init_ray(address)
+    register_mario_envs()
+    print(f"resuming experiment {path.name} ({meta['algo']}), stop at "
+          f"{_describe_stop(meta['stop'])}", flush=True)
+    tuner = tune.Tuner.restore(
+        str(path), trainable=meta["trainable"], resume_unfinished=True, resume_errored=True,
+    )
+    return _report(tuner.fit(), path)
+
+
+def trial_dirname(trial) -> str:
+    """Short trial directories: `trial_<id>` (Tune's default repeats every searched value)."""
+    return f"trial_{trial.trial_id}"
+
+
+def _describe_stop(stop: Mapping[str, Any]) -> str:
+    return " or ".join(f"{key.split('/')[-1]} >= {value:,}" if isinstance(value, int)
+                       else f"{key.split('/')[-1]} >= {value}" for key, value in stop.items())
+
+
+def _report(results, experiment_dir: Path) -> int:
+    """A line per trial, then what to run next. Exit status 1 unless every trial finished."""
+    unfinished = []
+    for result in results:
+        if result.error is not None:
+            status = f"ERROR {type(result.error).__name__}"
+        elif (result.metrics or {}).get("done"):
+            status = "done"
+        else:  # interrupted (Ctrl-C) before its stop criteria
+            status = "interrupted"
+        if status != "done":
+            unfinished.append(result)
+        checkpoint = result.checkpoint.path if result.checkpoint else "none"
+        print(f"trial {Path(result.path).name}: {status}; last checkpoint: {checkpoint}",
+              flush=True)
+    good = [result for result in results if result.checkpoint is not None]
+    if good:
+        print(f"evaluate:  mario-rllib evaluate {good[0].checkpoint.path}", flush=True)
+    if unfinished:
+        print(f"resume:    mario-rllib train --resume {experiment_dir}", flush=True)
+    failed = [result for result in unfinished if result.error is not None]
+    if failed:
+        print(f"errors:    {', '.join(str(Path(r.path) / 'error.txt') for r in failed)}",
+              file=sys.stderr, flush=True)
+    print(f"plot:      mario-rllib plot {experiment_dir}", flush=True)
+    return 1 if unfinished else 0
+
+
+class ProgressLine(tune.Callback):
+    """A Tune callback printing one line per training iteration, checkpoint and error."""
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        print(f"[{trial.trial_id}] started", flush=True)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        print(format_progress(trial.trial_id, result), flush=True)
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        print(f"[{trial.trial_id}] checkpoint {checkpoint.path}", flush=True)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        print(f"[{trial.trial_id}] ERROR: see {trial.path}/error.txt", flush=True)
+
+
+def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
+    """`[id] iter 12 | 24,576 steps | 83 steps/s | return 12.3 | x_pos 612 (max 1,340) | flag 0.00 | 0:04:57`"""
+    runners = result.get("env_runners", {})
+    steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
+    seconds = result.get("time_this_iter_s") or math.nan
+    rate = runners.get("num_env_steps_sampled", math.nan) / seconds
+
+    def number(key: str, spec: str) -> str:
+        value = runners.get(key)
+        return "-" if value is None or value != value else format(value, spec)
+
+    elapsed = int(result.get("time_total_s", 0))
+    return (
+        f"[{trial_id}] iter {result.get('training_iteration', 0):>4} | "
+        f"{int(steps or 0):>10,} steps | {rate:>6.1f} steps/s | "
+        f"return {number('episode_return_mean', '7.2f')} | "
+        f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
+        f"flag {number(FLAG_RATE, '.2f')} | "
+        f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+    )
+
+
+def parse_search(items: Sequence[str]) -> dict[str, list[Any]]:
+    """`["lr=1e-4,3e-4", "entropy_coeff=0.01,0.001"]` -> {"lr": [0.0001, 0.0003], ...}."""
+    search: dict[str, list[Any]] = {}
+    for item in items:
+        key, sep, values = item.partition("=")
+        if not sep or not key.strip() or not values.strip():
+            raise ValueError(f"bad --search {item!r}: expected NAME=V1,V2,... (e.g. lr=1e-4,3e-4)")
+        search[key.strip()] = [_parse_value(v.strip()) for v in values.split(",") if v.strip()]
+    return search
+
+
+def _parse_value(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text

@@ -1,0 +1,60 @@
+"""`mario-rllib plot EXPERIMENT_DIR`: learning curves (return, furthest x_pos, flag rate) per trial,
+against env steps, from the `result.json` files Tune writes (one JSON result per line; unlike
+`progress.csv`, their rows stay readable when metrics appear later or a trial is resumed)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+STEPS = "num_env_steps_sampled_lifetime"
+PANELS = (  # keys under each result's "env_runners"
+    ("episode_return_mean", "episode return (mean)"),
+    ("x_pos_max_mean", "furthest x_pos (mean)"),
+    ("flag_rate", "flag rate"),
+)
+
+
+def plot_experiment(experiment_dir: str, out: str | None = None) -> Path:
+    """Write a PNG with one panel per metric and one line per trial; return its path."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    root = Path(experiment_dir).expanduser()
+    if not root.is_dir():
+        raise ValueError(f"cannot plot {experiment_dir!r}: no such directory (expected an "
+                         f"experiment directory under ray_results/)")
+    trials = {path.parent.name: read_results(path)
+              for path in sorted(root.glob("*/result.json")) if path.stat().st_size > 0}
+    if not trials:
+        raise ValueError(f"cannot plot {experiment_dir!r}: no trial with results in it (has a "
+                         f"training iteration finished yet?)")
+    figure, axes = plt.subplots(len(PANELS), 1, figsize=(7, 8), sharex=True)
+    for trial, rows in trials.items():
+        for axis, (key, _) in zip(axes, PANELS):
+            points = [(row[STEPS], row[key]) for row in rows if key in row and STEPS in row]
+            if points:
+                axis.plot(*zip(*points), label=trial)
+    for axis, (_, title) in zip(axes, PANELS):
+        axis.set_ylabel(title)
+        axis.grid(alpha=0.3)
+    axes[-1].set_xlabel("env steps (agent steps)")
+    axes[0].set_title(root.name)
+    if len(trials) > 1:
+        axes[0].legend(fontsize="small")
+    figure.tight_layout()
+    path = Path(out) if out else root / "learning_curves.png"
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def read_results(path: Path) -> list[dict]:
+    """The `env_runners` part of each result in a trial's result.json, in order."""
+    rows = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rows.append(json.loads(line).get("env_runners", {}))
+    return rows

@@ -1,0 +1,69 @@
+"""The PPO experiment file: presets compose, overrides validate, the config carries what evaluate
+needs, and the `cpu` preset fits this machine. No Ray."""
+
+import os
+
+import pytest
+
+from custom_models.actor_critic_rlm import MarioActorCriticRLM
+from tune_configs import load_experiment
+from tune_configs.common import RESOURCE_PRESETS, resolve_settings
+from tune_configs.ppo_mario import DEFAULTS, PRESETS, STOP, build_config
+
+
+def test_cpu_preset_fits_this_machine():
+    # Tune gives the trial's driver (with the local learner) 1 CPU; runners must fit the rest,
+    # or the trial stays PENDING forever.
+    cpu = RESOURCE_PRESETS["cpu"]
+    asked = 1 + cpu["num_env_runners"] * cpu["num_cpus_per_env_runner"]
+    assert asked <= (os.cpu_count() or 1) + 1e-9
+    assert cpu["num_env_runners"] >= 1
+
+
+def test_presets_compose_left_to_right():
+    gpu_debug = resolve_settings(DEFAULTS, PRESETS, "gpu,debug", {})
+    assert gpu_debug["gpus_per_learner"] == 1 and gpu_debug["num_learners"] == 1  # from gpu
+    assert gpu_debug["train_batch_size"] == 128 and gpu_debug["num_env_runners"] == 0  # debug
+    debug_gpu = resolve_settings(DEFAULTS, PRESETS, ["debug", "gpu"], {})
+    assert debug_gpu["train_batch_size"] == 4096 and debug_gpu["num_env_runners"] == 16
+
+
+def test_overrides_win_and_none_keeps_the_preset():
+    settings = resolve_settings(DEFAULTS, PRESETS, "cpu", {"lr": 3e-4, "num_env_runners": None})
+    assert settings["lr"] == 3e-4
+    assert settings["num_env_runners"] == RESOURCE_PRESETS["cpu"]["num_env_runners"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"preset": "tpu"}, r"^unknown preset 'tpu': expected one or more \(comma-separated, applied "
+                        r"left to right\) of debug, cpu, gpu$"),
+    ({"learning_rate": 1.0}, r"^unknown setting 'learning_rate': expected one of "),
+    ({"levels": "9-1"}, r"^unknown level '9-1'"),
+])
+def test_bad_settings_are_one_line(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        build_config(**kwargs)
+
+
+def test_config_wires_env_model_connectors_and_hyperparameters():
+    config = build_config("debug", levels="1-2", lr=2e-4, seed=7)
+    assert config.env == "mario"
+    assert config.env_config["levels"] == "1-2" and config.env_config["obs_mode"] == "gray84"
+    assert config.env_config["reward_shaping"] == "scale"
+    assert (config.lr, config.gamma, config.lambda_, config.clip_param) == (2e-4, 0.9, 1.0, 0.2)
+    assert config.seed == 7 and config.num_env_runners == 0
+    spec = config.rl_module_spec
+    assert spec.module_class is MarioActorCriticRLM
+    assert spec.model_config["mario"] == {"algo": "ppo", "env_config": config.env_config,
+                                          "frame_stack": 4}
+    assert config._env_to_module_connector().num_frames == 4
+    assert config._learner_connector().num_frames == 4
+    assert config.callbacks_class.__name__ == "MarioMetricsCallback"
+    assert config.restart_failed_env_runners
+
+
+def test_registry_and_stop():
+    assert load_experiment("ppo").build_config is build_config
+    assert STOP == {"env_runners/num_env_steps_sampled_lifetime": 5_000_000}
+    with pytest.raises(ValueError, match=r"^unknown algorithm 'sac': expected one of ppo"):
+        load_experiment("sac")

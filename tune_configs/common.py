@@ -1,0 +1,147 @@
+"""What every Mario experiment shares: presets for resources, the env, connectors, callbacks.
+
+An experiment file (e.g. `ppo_mario.py`) holds its algorithm's hyperparameters in a flat `DEFAULTS`
+dict and its `PRESETS`; `resolve_settings` merges, left to right, the defaults, the named presets
+(`"cpu"`, `"gpu,debug"`, ...) and explicit overrides (the CLI's flags), and `apply_common` turns the
+shared part of the result into config calls. Nothing here parses flags or starts Ray.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
+from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule
+from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
+from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
+
+from mario_rllib.callbacks import FLAG_RATE, MarioMetricsCallback
+from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
+
+PRESET_NAMES = ("debug", "cpu", "gpu")
+STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
+STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
+STOP_ITERS = "training_iteration"
+
+
+def _cpu_runners() -> dict[str, Any]:
+    """Use every core of this machine for sampling, and leave the trial's driver its one CPU.
+
+    Under Tune the Algorithm actor (the driver, with the local learner) holds 1 CPU, so N runners
+    of 1 CPU each never fit N cores: the trial stays PENDING forever. N runners of (N-1)/N CPU each
+    fit exactly. PPO samples and learns in turns, so the runners and the learner seldom compete.
+    """
+    cores = os.cpu_count() or 2
+    return {"num_env_runners": max(1, cores),
+            "num_cpus_per_env_runner": max(1, cores - 1) / max(1, cores)}
+
+
+BASE_RESOURCES: dict[str, Any] = {
+    "num_env_runners": 1, "envs_per_runner": 1, "num_cpus_per_env_runner": 1,
+    "num_learners": 0, "gpus_per_learner": 0,
+}
+"""Resources before any preset: one env runner, the learner in the trial's driver process."""
+
+# Resource presets, shared by all algorithms; an experiment's own PRESETS add to them.
+RESOURCE_PRESETS: dict[str, dict[str, Any]] = {
+    # Seconds on a CPU: sample in the driver (no env-runner actors to start), tiny episodes. It
+    # leaves learners alone, so "gpu,debug" is a quick check of a GPU learner.
+    "debug": {"num_env_runners": 0, "envs_per_runner": 1, "max_episode_steps": 100},
+    # A laptop: one env runner per core, the learner in the driver.
+    "cpu": {**_cpu_runners(), "envs_per_runner": 1, "num_learners": 0, "gpus_per_learner": 0},
+    # One GPU learner and many CPU env runners (a `ray up` cluster or a GPU workstation).
+    "gpu": {"num_env_runners": 16, "envs_per_runner": 2, "num_cpus_per_env_runner": 1,
+            "num_learners": 1, "gpus_per_learner": 1},
+}
+
+ENV_KEYS = ("levels", "action_set", "frame_skip", "max_episode_steps", "reward_shaping",
+            "noop_max", "sticky_action_prob")
+"""Settings that go to the env config (`obs_mode` is fixed by each experiment)."""
+
+
+def parse_presets(presets: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = presets.split(",") if isinstance(presets, str) else list(presets)
+    names = [name.strip() for name in names if name.strip()]
+    for name in names:
+        if name not in PRESET_NAMES:
+            raise ValueError(
+                f"unknown preset {name!r}: expected one or more (comma-separated, applied left "
+                f"to right) of {', '.join(PRESET_NAMES)}"
+            )
+    return names
+
+
+def resolve_settings(defaults: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]],
+                     names: str | list[str], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """defaults <- each named preset (resource part, then the experiment's part) <- overrides."""
+    settings = {**BASE_RESOURCES, **defaults}
+    for name in parse_presets(names):
+        settings.update(RESOURCE_PRESETS[name])
+        settings.update(presets.get(name, {}))
+    for key, value in overrides.items():
+        if key not in settings:
+            raise ValueError(
+                f"unknown setting {key!r}: expected one of {', '.join(sorted(settings))}"
+            )
+        if value is not None:
+            settings[key] = value
+    return settings
+
+
+def env_config(settings: Mapping[str, Any], obs_mode: str) -> dict[str, Any]:
+    """The env config of an experiment, validated now (bad levels fail before Ray starts)."""
+    values = {key: settings[key] for key in ENV_KEYS if key in settings}
+    return MarioEnvConfig(obs_mode=obs_mode, **values).to_dict()
+
+
+def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
+                 obs_mode: str) -> AlgorithmConfig:
+    """Env, env runners, learners, metrics callback, fault tolerance and seed for any algorithm.
+
+    Each experiment also puts `mario_model_config(...)` into its RLModule's `model_config`.
+    """
+    return (
+        config
+        .environment(RAY_ENV_NAME, env_config=env_config(settings, obs_mode))
+        .env_runners(
+            num_env_runners=settings["num_env_runners"],
+            num_envs_per_env_runner=settings["envs_per_runner"],
+            num_cpus_per_env_runner=settings["num_cpus_per_env_runner"],
+        )
+        .learners(
+            num_learners=settings["num_learners"],
+            num_gpus_per_learner=settings["gpus_per_learner"],
+        )
+        .callbacks(MarioMetricsCallback)
+        # A crashed env runner (e.g. an emulator error) is restarted, and training goes on.
+        .fault_tolerance(restart_failed_env_runners=True)
+        .debugging(seed=settings["seed"])
+    )
+
+
+def mario_model_config(settings: Mapping[str, Any], *, obs_mode: str, frame_stack: int,
+                       algo: str) -> dict[str, Any]:
+    """What an RLModule checkpoint must carry to be evaluated on its own: the algorithm, the env
+    config and the frame stack. `mario-rllib evaluate` rebuilds the env and connectors from it."""
+    return {"algo": algo, "env_config": env_config(settings, obs_mode), "frame_stack": frame_stack}
+
+
+@dataclasses.dataclass(frozen=True)
+class FrameStack:
+    """Connector factories that stack the last `num_frames` single frames, for the config's
+    `env_to_module_connector` (env runners) and `learner_connector` (learners).
+
+    Episodes and replay buffers keep single 84x84x1 frames; the model sees [B, 84, 84, num_frames].
+    Methods of a module-level class pickle by reference, so configs and checkpoints stay small.
+    """
+
+    num_frames: int
+
+    def env_to_module(self, env=None, spaces=None, device=None) -> FrameStackingEnvToModule:
+        return FrameStackingEnvToModule(num_frames=self.num_frames)
+
+    def learner(self, input_observation_space=None, input_action_space=None) -> FrameStackingLearner:
+        return FrameStackingLearner(num_frames=self.num_frames)

@@ -47,8 +47,8 @@ def _run_bench(args: argparse.Namespace) -> int:
 
 def add_env_args(parser: argparse.ArgumentParser) -> None:
     """The env flags, one per `MarioEnvConfig` field; defaults come from the config itself."""
-    from mario_rllib.envs import OBS_MODES, MarioEnvConfig
     from mario_rllib.actions import ACTION_SETS
+    from mario_rllib.envs import OBS_MODES, MarioEnvConfig
     from mario_rllib.wrappers import REWARD_SHAPINGS
 
     defaults = MarioEnvConfig()
@@ -117,8 +117,7 @@ def _run_play(args: argparse.Namespace) -> int:
 
 
 def _add_train(subparsers) -> None:
-    from tune_configs import EXPERIMENTS
-    from tune_configs.common import PRESET_NAMES
+    from tune_configs import EXPERIMENTS, PRESET_NAMES
 
     parser = subparsers.add_parser(
         "train",

@@ -28,6 +28,7 @@ from typing import Any
 import cv2
 import gymnasium as gym
 import numpy as np
+
 from mario_rllib import actions, wrappers
 from mario_rllib._legacy import NES_LIB, GymV21CompatibilityV0, SuperMarioBrosEnv
 

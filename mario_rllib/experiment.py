@@ -246,7 +246,8 @@ class ProgressLine(tune.Callback):
 
 
 def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
-    """`[id] iter 12 | 24,576 steps | 83 steps/s | return 12.3 | x_pos 612 (max 1,340) | flag 0.00 | 0:04:57`"""
+    """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
+    flag 0.00 | 0:04:57` (metrics not reported yet, e.g. before the first episode ends, show `-`)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
@@ -254,7 +255,7 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
 
     def number(key: str, spec: str) -> str:
         value = runners.get(key)
-        return "-" if value is None or value != value else format(value, spec)
+        return "-" if value is None or math.isnan(value) else format(value, spec)
 
     elapsed = int(result.get("time_total_s", 0))
     return (

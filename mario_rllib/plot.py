@@ -33,11 +33,11 @@ def plot_experiment(experiment_dir: str, out: str | None = None) -> Path:
                          f"training iteration finished yet?)")
     figure, axes = plt.subplots(len(PANELS), 1, figsize=(7, 8), sharex=True)
     for trial, rows in trials.items():
-        for axis, (key, _) in zip(axes, PANELS):
+        for axis, (key, _) in zip(axes, PANELS, strict=True):
             points = [(row[STEPS], row[key]) for row in rows if key in row and STEPS in row]
             if points:
-                axis.plot(*zip(*points), label=trial)
-    for axis, (_, title) in zip(axes, PANELS):
+                axis.plot(*zip(*points, strict=True), label=trial)
+    for axis, (_, title) in zip(axes, PANELS, strict=True):
         axis.set_ylabel(title)
         axis.grid(alpha=0.3)
     axes[-1].set_xlabel("env steps (agent steps)")

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterable
 import gymnasium as gym
 import numpy as np
 
+
 class Policy:
     """What `play_episode` drives: told the first observation, asked for actions, told each step.
 

@@ -6,7 +6,13 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from mario_rllib.envs import (
-    ALL_STAGES, GYMNASIUM_ID, INFO_KEYS, RAY_ENV_NAME, MarioEnvConfig, make_env, parse_levels,
+    ALL_STAGES,
+    GYMNASIUM_ID,
+    INFO_KEYS,
+    RAY_ENV_NAME,
+    MarioEnvConfig,
+    make_env,
+    parse_levels,
     register_mario_envs,
 )
 

@@ -195,3 +195,14 @@ def test_evaluate_refuses_a_module_of_another_project(tmp_path):
     module.save_to_path(str(tmp_path / "cartpole"))
     line = one_line_error(cli("evaluate", str(tmp_path / "cartpole")), "evaluate")
     assert "holds a DefaultPPOTorchRLModule, not a mario-rllib RLModule" in line
+
+
+def test_search_space_and_num_samples_make_one_trial_per_point(tmp_path):
+    result = cli("train", "--preset", "debug", "--stop-iters", "1", "--storage-path",
+                 str(tmp_path), "--name", "sweep", "--search", "lr=0.0001,0.0003",
+                 "--num-samples", "2", "--seed", "10")
+    assert result.returncode == 0, result.stdout + result.stderr
+    params = [json.loads(p.read_text()) for p in (tmp_path / "sweep").glob("trial_*/params.json")]
+    assert sorted((p["lr"], p["seed"]) for p in params) == [
+        (0.0001, 10), (0.0001, 11), (0.0003, 10), (0.0003, 11)]
+    assert result.stdout.count("; last checkpoint: ") == 4

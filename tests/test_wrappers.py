@@ -95,7 +95,7 @@ def test_sticky_actions_repeat_the_previous_action_at_rate_p():
         env.step(2)
     taken = env.unwrapped.actions
     # Each requested action is replaced by the previous one with probability 0.25.
-    kept = sum(a == want for a, want in zip(taken, [1, 2] * 4000))
+    kept = sum(a == want for a, want in zip(taken, [1, 2] * 4000, strict=True))
     assert 0.70 < kept / len(taken) < 0.80
 
 

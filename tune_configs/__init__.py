@@ -13,6 +13,9 @@ EXPERIMENTS = {
     "ppo": "tune_configs.ppo_mario",
 }
 
+PRESET_NAMES = ("debug", "cpu", "gpu")
+"""Presets every experiment understands (see `tune_configs.common.RESOURCE_PRESETS`)."""
+
 
 def load_experiment(algo: str) -> ModuleType:
     """The experiment module for `--algo`; a one-line ValueError for an unknown name."""

@@ -20,8 +20,8 @@ from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LI
 
 from mario_rllib.callbacks import FLAG_RATE, MarioMetricsCallback
 from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
+from tune_configs import PRESET_NAMES
 
-PRESET_NAMES = ("debug", "cpu", "gpu")
 STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
 STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
 STOP_ITERS = "training_iteration"

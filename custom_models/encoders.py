@@ -43,8 +43,7 @@ class NatureCNN(nn.Module):
             nn.Flatten(),
         )
         flat_size = _flat_size(self.convs, channels, height, width)  # 3136 for 84x84
-        self.dense = nn.Sequential(nn.Linear(flat_size, hidden), nn.ReLU())
-        self.output_size = hidden
+        self.dense, self.output_size = _dense(flat_size, hidden)
         orthogonal_init(self)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -81,8 +80,7 @@ class ImpalaCNN(nn.Module):
             in_channels = out_channels
         self.convs = nn.Sequential(*layers, nn.ReLU(), nn.Flatten())
         flat_size = _flat_size(self.convs, channels, height, width)  # 3872 for 84x84
-        self.dense = nn.Sequential(nn.Linear(flat_size, hidden), nn.ReLU())
-        self.output_size = hidden
+        self.dense, self.output_size = _dense(flat_size, hidden)
         orthogonal_init(self)
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
@@ -90,13 +88,22 @@ class ImpalaCNN(nn.Module):
 
 
 def make_encoder(name: str, *, obs_shape: Sequence[int], hidden: int | None = None) -> nn.Module:
-    """Build the named torso; `hidden` defaults to the paper's size (512 Nature, 256 IMPALA)."""
+    """Build the named torso; `hidden` defaults to the paper's size (512 Nature, 256 IMPALA), and
+    0 gives the flat conv features."""
     kwargs = {} if hidden is None else {"hidden": hidden}
     if name == "nature":
         return NatureCNN(obs_shape=obs_shape, **kwargs)
     if name == "impala":
         return ImpalaCNN(obs_shape=obs_shape, **kwargs)
     raise ValueError(f"unknown encoder {name!r}: expected one of {', '.join(ENCODERS)}")
+
+
+def _dense(flat_size: int, hidden: int) -> tuple[nn.Module, int]:
+    """The torso's dense layer; `hidden=0` leaves it out (the flat conv features are the output,
+    e.g. for a dueling head with its own value and advantage streams)."""
+    if hidden == 0:
+        return nn.Identity(), flat_size
+    return nn.Sequential(nn.Linear(flat_size, hidden), nn.ReLU()), hidden
 
 
 def _to_float_nchw(obs: torch.Tensor) -> torch.Tensor:

@@ -12,10 +12,12 @@ start frames included.
 
 from __future__ import annotations
 
+import collections
 import json
 import multiprocessing as mp
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -157,8 +159,9 @@ def run_env_benchmark(
     processes: int | None = None,
     seed: int = 0,
     print_fn: Callable[[str], None] = print,
+    print_json: bool = True,
 ) -> dict:
-    """Measure, print a table, and return the report (also printed as the last line, in JSON)."""
+    """Measure, print a table, and return the report (and print it as one line of JSON)."""
     processes = processes or os.cpu_count() or 1
     targets = ["raw_emulator", *OBS_MODES]
     parallel_targets = ["raw_emulator", "gray84"]
@@ -218,5 +221,86 @@ def run_env_benchmark(
             f"{report['parallel']['scaling_efficiency']:.3f}, raw emulator "
             f"{report['parallel']['raw_scaling_efficiency']:.3f} efficiency"
         )
-    print_fn(json.dumps(report))
+    if print_json:
+        print_fn(json.dumps(report))
     return report
+
+
+def deep_sizeof(obj, seen: set[int] | None = None) -> int:
+    """Bytes an object graph holds: numpy buffers by `nbytes`, Python objects by `sys.getsizeof`,
+    containers and instance attributes followed, every object counted once."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return 0
+    seen.add(id(obj))
+    if isinstance(obj, np.ndarray):
+        # An array that owns its data counts it in getsizeof; a view counts its base, once.
+        return sys.getsizeof(obj) + (0 if obj.base is None else deep_sizeof(obj.base, seen))
+    size = sys.getsizeof(obj)
+    if isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
+        return size
+    if isinstance(obj, dict):
+        return size + sum(deep_sizeof(k, seen) + deep_sizeof(v, seen) for k, v in obj.items())
+    if isinstance(obj, (list, tuple, set, frozenset, collections.deque)):
+        return size + sum(deep_sizeof(item, seen) for item in obj)
+    if hasattr(obj, "__dict__"):
+        size += deep_sizeof(vars(obj), seen)
+    for slot in getattr(type(obj), "__slots__", ()):
+        if hasattr(obj, slot):
+            size += deep_sizeof(getattr(obj, slot), seen)
+    return size
+
+
+REPLAY_ALGOS = ("dqn",)
+"""Experiments with a replay buffer (DreamerV3 joins them)."""
+
+
+def run_replay_benchmark(agent_steps: int = 5_000, seed: int = 0,
+                         print_fn: Callable[[str], None] = print, print_json: bool = True) -> dict:
+    """Bytes per stored transition of each replaying experiment; a table and `{algo: {...}}`."""
+    report = {algo: measure_replay_bytes(algo, agent_steps, seed) for algo in REPLAY_ALGOS}
+    print_fn("")
+    print_fn(f"{'replay buffer':<16} {'transitions':>12} {'bytes/transition':>17} "
+             f"{'÷ one frame':>12}")
+    for algo, figures in report.items():
+        print_fn(f"{algo:<16} {figures['replay_transitions']:>12,} "
+                 f"{figures['replay_bytes_per_transition']:>17,.0f} "
+                 f"{figures['ratio_to_frame']:>12.3f}")
+    if print_json:
+        print_fn(json.dumps(report))
+    return report
+
+
+def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0) -> dict:
+    """Fill the experiment's own replay buffer with episodes sampled as its env runners sample
+    them (RLlib's `SingleAgentEnvRunner`, random actions), and weigh what the buffer holds."""
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+    from ray.rllib.utils.from_config import from_config
+    from ray.rllib.utils.replay_buffers import ReplayBuffer
+
+    from mario_rllib.envs import register_mario_envs
+    from tune_configs import load_experiment
+
+    register_mario_envs()
+    config = load_experiment(algo).build_config("debug", max_episode_steps=None, seed=seed,
+                                                buffer_capacity=agent_steps)
+    buffer_config = dict(config.replay_buffer_config)
+    buffer = from_config(ReplayBuffer, buffer_config)
+    empty = deep_sizeof(buffer)
+    runner = SingleAgentEnvRunner(config=config)
+    while buffer.get_num_timesteps() < agent_steps:
+        buffer.add(runner.sample(num_timesteps=min(500, agent_steps - buffer.get_num_timesteps()),
+                                 random_actions=True))
+    runner.stop()
+    stored = buffer.get_num_timesteps()
+    total = deep_sizeof(buffer) - empty
+    frame_bytes = int(np.prod(buffer.episodes[0].get_observations(0).shape))
+    return {
+        "replay_transitions": stored,
+        "replay_episodes": len(buffer.episodes),
+        "replay_bytes": total,
+        "replay_bytes_per_transition": round(total / stored, 1),
+        # The floor: one uint8 frame per transition (84 x 84 x 1 = 7,056 bytes for gray84).
+        "frame_bytes": frame_bytes,
+        "ratio_to_frame": round(total / stored / frame_bytes, 3),
+    }

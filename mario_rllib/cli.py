@@ -11,37 +11,54 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
+BENCH_TARGETS = ("env", "replay")
+
 
 def _add_bench(subparsers) -> None:
     parser = subparsers.add_parser(
         "bench",
-        help="measure throughput against the raw emulator, in one run",
-        description="Measure throughput; every figure comes with its ratio to the raw emulator "
-        "measured in the same run. Prints a table and, as its last line, one JSON object.",
+        help="measure throughput and replay memory, with ratios to baselines of the same run",
+        description="Measure the env against the raw emulator (env) and the bytes each replayed "
+        "transition costs (replay), or both (the default). Prints tables and, as its last line, "
+        "one JSON object.",
     )
-    parser.add_argument("what", nargs="?", default="env", choices=["env"],
-                        help="what to measure (default: env)")
+    parser.add_argument("what", nargs="?", default=None, choices=BENCH_TARGETS,
+                        help="one part only (default: all)")
     parser.add_argument("--seconds", type=float, default=10.0,
-                        help="measured time per target, taken in short turns (default: 10)")
+                        help="env: measured time per target, taken in short turns (default: 10)")
     parser.add_argument("--processes", type=int, default=None,
-                        help="processes for the parallel measurement (default: one per core)")
+                        help="env: processes for the parallel measurement (default: one per core)")
+    parser.add_argument("--replay-steps", type=int, default=5_000,
+                        help="replay: agent steps to fill the buffer with (default: 5,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
-                        help="1 s per target (about 15 s in all): a smoke run, not a measurement")
+                        help="a smoke run, not a measurement: 1 s per env target, 500 replay steps")
     parser.set_defaults(func=_run_bench)
 
 
 def _run_bench(args: argparse.Namespace) -> int:
-    from mario_rllib.bench import run_env_benchmark
+    import json
+
+    from mario_rllib.bench import run_env_benchmark, run_replay_benchmark
 
     if args.quick:
-        args.seconds = 1.0
-    if args.seconds <= 0 or (args.processes is not None and args.processes < 1):
+        args.seconds, args.replay_steps = 1.0, 500
+    if (args.seconds <= 0 or args.replay_steps < 100
+            or (args.processes is not None and args.processes < 1)):
         raise ValueError(
-            f"bad bench budget (--seconds {args.seconds:g}, --processes {args.processes}): "
-            f"expected seconds > 0 and processes >= 1"
+            f"bad bench budget (--seconds {args.seconds:g}, --processes {args.processes}, "
+            f"--replay-steps {args.replay_steps}): expected seconds > 0, processes >= 1 and "
+            f"replay steps >= 100"
         )
-    run_env_benchmark(args.seconds, args.processes, args.seed)
+    report: dict = {}
+    if args.what in (None, "env"):
+        report["env"] = run_env_benchmark(args.seconds, args.processes, args.seed,
+                                          print_json=args.what == "env")
+    if args.what in (None, "replay"):
+        report.update(run_replay_benchmark(args.replay_steps, args.seed,
+                                           print_json=args.what == "replay"))
+    if args.what is None:
+        print(json.dumps(report))
     return 0
 
 

@@ -131,7 +131,7 @@ def train(request: TrainRequest) -> int:
         )
     experiment_dir.mkdir(parents=True)
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
-        "algo": request.algo, "trainable": experiment.RLLIB_ALGO, "preset": request.preset,
+        "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
     }, indent=2) + "\n")
 
@@ -186,7 +186,8 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
     print(f"resuming experiment {path.name} ({meta['algo']}), stop at "
           f"{_describe_stop(meta['stop'])}", flush=True)
     tuner = tune.Tuner.restore(
-        str(path), trainable=meta["trainable"], resume_unfinished=True, resume_errored=True,
+        str(path), trainable=load_experiment(meta["algo"]).RLLIB_ALGO, resume_unfinished=True,
+        resume_errored=True,
     )
     return _report(tuner.fit(), path)
 

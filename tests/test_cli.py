@@ -51,20 +51,28 @@ def test_play_prints_a_row_per_episode_and_a_summary():
 
 
 @pytest.mark.slow
-def test_bench_env_quick_reports_well_formed_ratios():
-    result = run_cli("bench", "env", "--quick", "--processes", "2")
+def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
+    result = run_cli("bench", "--quick", "--processes", "2")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("ours, gray84") for line in lines)
+    assert any(line.startswith("dqn ") for line in lines)
     report = json.loads(lines[-1])
-    assert report["raw_frames_per_s"] > 0
-    assert set(report["modes"]) == {"gray84", "rgb64", "raw"}
-    for figures in report["modes"].values():
+    env = report["env"]
+    assert env["raw_frames_per_s"] > 0
+    assert set(env["modes"]) == {"gray84", "rgb64", "raw"}
+    for figures in env["modes"].values():
         assert figures["agent_steps_per_s"] > 0
         # frames per agent step: the frame skip (4), fewer at episode ends, more with no-op starts
         assert 2 < figures["frames_per_s"] / figures["agent_steps_per_s"] < 6
         assert 0 < figures["ratio_to_raw"] < 10 and math.isfinite(figures["ratio_to_raw"])
-    assert report["gray84_ratio_to_raw"] == report["modes"]["gray84"]["ratio_to_raw"]
-    parallel = report["parallel"]
+    assert env["gray84_ratio_to_raw"] == env["modes"]["gray84"]["ratio_to_raw"]
+    parallel = env["parallel"]
     assert parallel["processes"] == 2
     assert 0 < parallel["scaling_efficiency"] < 10 and 0 < parallel["gray84_ratio_to_raw"] < 10
+    dqn = report["dqn"]
+    assert dqn["replay_transitions"] >= 500 and dqn["frame_bytes"] == 84 * 84
+    # At least the frame itself, and not the 8 stacked float frames of the PyTorch tutorial.
+    assert 84 * 84 <= dqn["replay_bytes_per_transition"] < 2 * 84 * 84
+    assert dqn["ratio_to_frame"] == pytest.approx(dqn["replay_bytes_per_transition"] / (84 * 84),
+                                                  abs=1e-3)

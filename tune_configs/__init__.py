@@ -11,6 +11,7 @@ from types import ModuleType
 
 EXPERIMENTS = {
     "ppo": "tune_configs.ppo_mario",
+    "dqn": "tune_configs.dqn_mario",
 }
 
 PRESET_NAMES = ("debug", "cpu", "gpu")

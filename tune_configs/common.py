@@ -22,6 +22,7 @@ from mario_rllib.callbacks import FLAG_RATE, MarioMetricsCallback
 from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
 from tune_configs import PRESET_NAMES
 
+SAMPLE_TIMEOUT_S = 600.0
 STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
 STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
 STOP_ITERS = "training_iteration"
@@ -110,6 +111,11 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
             num_env_runners=settings["num_env_runners"],
             num_envs_per_env_runner=settings["envs_per_runner"],
             num_cpus_per_env_runner=settings["num_cpus_per_env_runner"],
+            # RLlib's default (60 s) drops a sample request that takes longer, and the iteration
+            # then trains on nothing: 1,024 PPO steps per runner take 30 s on a free 2-core
+            # machine and over 60 s on a busy one. A dead runner is caught by fault tolerance,
+            # not by this timeout.
+            sample_timeout_s=SAMPLE_TIMEOUT_S,
         )
         .learners(
             num_learners=settings["num_learners"],

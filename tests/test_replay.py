@@ -1,0 +1,77 @@
+"""Our replay buffer by hand: single frames in, stacked n-step transitions out, prioritized
+importance weights, beta annealing. No Ray."""
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+
+from mario_rllib.replay import StackedFramePrioritizedEpisodeReplayBuffer
+
+FRAME = (2, 2, 1)  # tiny frames: frame t is filled with the value 10 + t
+
+
+def episode(rewards, terminated=True):
+    space = gym.spaces.Box(0, 255, FRAME, np.uint8)
+    frames = [np.full(FRAME, 10 + t, np.uint8) for t in range(len(rewards) + 1)]
+    return SingleAgentEpisode(observations=frames, observation_space=space,
+                              actions=[1] * len(rewards), action_space=gym.spaces.Discrete(2),
+                              rewards=list(rewards), terminated=terminated, len_lookback_buffer=0)
+
+
+def buffer(**kwargs):
+    replay = StackedFramePrioritizedEpisodeReplayBuffer(capacity=100, num_frames=4, **kwargs)
+    replay.rng = np.random.default_rng(0)
+    return replay
+
+
+def by_start(samples):
+    return {s.t_started: s for s in samples}
+
+
+def test_n_step_returns_and_stacked_frames_by_hand():
+    replay = buffer(alpha=1.0)
+    replay.add(episode([1.0, 2.0, 4.0, 8.0, 16.0]))
+    samples = by_start(replay.sample(200, n_step=3, gamma=0.5, beta=0.0))
+    # With n = 3 in a 5-step episode, transitions start at t = 0, 1, 2.
+    assert set(samples) == {0, 1, 2}
+    rewards = {t: s.get_rewards(0) for t, s in samples.items()}
+    assert rewards == {0: 1 + 0.5 * 2 + 0.25 * 4, 1: 2 + 0.5 * 4 + 0.25 * 8,
+                       2: 4 + 0.5 * 8 + 0.25 * 16}
+    assert [samples[t].is_terminated for t in (0, 1, 2)] == [False, False, True]
+    first = samples[0]
+    obs, next_obs = first.get_observations(0), first.get_observations(1)
+    assert obs.shape == (2, 2, 4) and obs.dtype == np.uint8
+    assert obs[0, 0].tolist() == [0, 0, 0, 10]  # zeros before the episode's first frame
+    assert next_obs[0, 0].tolist() == [10, 11, 12, 13]  # frames 0..3 (t + n = 3)
+    assert samples[2].get_observations(1)[0, 0].tolist() == [12, 13, 14, 15]
+    # The buffer itself holds single frames.
+    assert replay.episodes[0].get_observations(0).shape == FRAME
+
+
+def test_importance_weights_by_hand():
+    replay = buffer(alpha=1.0)
+    replay.add(episode([0.0] * 4))
+    # Priorities 1, 2, 3, 4 for t = 0..3 (set as DQN does: after a sample, for its indices).
+    tree_index = {replay._indices[i][1]: replay._indices[i][2] for i in range(4)}
+    replay._last_sampled_indices = [tree_index[t] for t in range(4)]
+    replay.update_priorities(np.array([1.0, 2.0, 3.0, 4.0]))
+    samples = replay.sample(4000, n_step=1, gamma=0.9, beta=1.0)
+    # P(t) = p_t / 10; w_t = (N P(t))^-beta / max_w = (0.4 / (4 P(t))) for beta = 1.
+    expected = {0: 1.0, 1: 0.5, 2: 1 / 3, 3: 0.25}
+    for s in samples:
+        assert s.get_extra_model_outputs("weights", 0) == pytest.approx(expected[s.t_started])
+    counts = np.bincount([s.t_started for s in samples], minlength=4) / len(samples)
+    assert counts == pytest.approx([0.1, 0.2, 0.3, 0.4], abs=0.03)
+
+
+def test_beta_anneals_linearly_to_one_over_added_steps():
+    replay = buffer(alpha=0.6, beta_anneal_steps=20)
+    assert replay.annealed_beta(0.4) == pytest.approx(0.4)
+    replay.add(episode([0.0] * 10))
+    assert replay.annealed_beta(0.4) == pytest.approx(0.7)
+    replay.add(episode([0.0] * 15))
+    assert replay.annealed_beta(0.4) == pytest.approx(1.0)
+    replay.sample(2, n_step=1, beta=0.4)
+    assert replay.current_beta == pytest.approx(1.0)
+    assert buffer(alpha=0.6).annealed_beta(0.4) == 0.4  # no annealing asked

@@ -260,12 +260,16 @@ def run_replay_benchmark(agent_steps: int = 5_000, seed: int = 0,
     """Bytes per stored transition of each replaying experiment; a table and `{algo: {...}}`."""
     report = {algo: measure_replay_bytes(algo, agent_steps, seed) for algo in REPLAY_ALGOS}
     print_fn("")
-    print_fn(f"{'replay buffer':<16} {'transitions':>12} {'bytes/transition':>17} "
+    print_fn(f"{'replay buffer':<34} {'transitions':>12} {'bytes/transition':>17} "
              f"{'÷ one frame':>12}")
     for algo, figures in report.items():
-        print_fn(f"{algo:<16} {figures['replay_transitions']:>12,} "
-                 f"{figures['replay_bytes_per_transition']:>17,.0f} "
-                 f"{figures['ratio_to_frame']:>12.3f}")
+        frame = figures["frame_bytes"]
+        for name, per_transition in (
+            (f"{algo} (ours)", figures["replay_bytes_per_transition"]),
+            (f"{algo}, RLlib's PER buffer, same data", figures["rllib_buffer_bytes_per_transition"]),
+        ):
+            print_fn(f"{name:<34} {figures['replay_transitions']:>12,} {per_transition:>17,.0f} "
+                     f"{per_transition / frame:>12.3f}")
     if print_json:
         print_fn(json.dumps(report))
     return report
@@ -273,10 +277,19 @@ def run_replay_benchmark(agent_steps: int = 5_000, seed: int = 0,
 
 def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0) -> dict:
     """Fill the experiment's own replay buffer with episodes sampled as its env runners sample
-    them (RLlib's `SingleAgentEnvRunner`, random actions), and weigh what the buffer holds."""
+    them (RLlib's `SingleAgentEnvRunner`, random actions), and weigh what the buffer holds.
+
+    The baseline, in the same run: RLlib's `PrioritizedEpisodeReplayBuffer` given copies of the
+    same episodes.
+    """
+    import copy
+
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
     from ray.rllib.utils.from_config import from_config
     from ray.rllib.utils.replay_buffers import ReplayBuffer
+    from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import (
+        PrioritizedEpisodeReplayBuffer,
+    )
 
     from mario_rllib.envs import register_mario_envs
     from tune_configs import load_experiment
@@ -284,23 +297,28 @@ def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0) -> dict:
     register_mario_envs()
     config = load_experiment(algo).build_config("debug", max_episode_steps=None, seed=seed,
                                                 buffer_capacity=agent_steps)
-    buffer_config = dict(config.replay_buffer_config)
-    buffer = from_config(ReplayBuffer, buffer_config)
-    empty = deep_sizeof(buffer)
+    ours = from_config(ReplayBuffer, dict(config.replay_buffer_config))
+    rllib = PrioritizedEpisodeReplayBuffer(capacity=agent_steps,
+                                           alpha=config.replay_buffer_config["alpha"])
+    empty_ours, empty_rllib = deep_sizeof(ours), deep_sizeof(rllib)
     runner = SingleAgentEnvRunner(config=config)
-    while buffer.get_num_timesteps() < agent_steps:
-        buffer.add(runner.sample(num_timesteps=min(500, agent_steps - buffer.get_num_timesteps()),
-                                 random_actions=True))
+    while ours.get_num_timesteps() < agent_steps:
+        episodes = runner.sample(num_timesteps=min(500, agent_steps - ours.get_num_timesteps()),
+                                 random_actions=True)
+        rllib.add(copy.deepcopy(episodes))
+        ours.add(episodes)
     runner.stop()
-    stored = buffer.get_num_timesteps()
-    total = deep_sizeof(buffer) - empty
-    frame_bytes = int(np.prod(buffer.episodes[0].get_observations(0).shape))
+    stored = ours.get_num_timesteps()
+    per_transition = (deep_sizeof(ours) - empty_ours) / stored
+    rllib_per_transition = (deep_sizeof(rllib) - empty_rllib) / rllib.get_num_timesteps()
+    frame_bytes = int(np.prod(ours.episodes[0].get_observations(0).shape))
     return {
         "replay_transitions": stored,
-        "replay_episodes": len(buffer.episodes),
-        "replay_bytes": total,
-        "replay_bytes_per_transition": round(total / stored, 1),
+        "replay_episodes": len(ours.episodes),
+        "replay_bytes_per_transition": round(per_transition, 1),
         # The floor: one uint8 frame per transition (84 x 84 x 1 = 7,056 bytes for gray84).
         "frame_bytes": frame_bytes,
-        "ratio_to_frame": round(total / stored / frame_bytes, 3),
+        "ratio_to_frame": round(per_transition / frame_bytes, 3),
+        "rllib_buffer_bytes_per_transition": round(rllib_per_transition, 1),
+        "ratio_to_rllib_buffer": round(per_transition / rllib_per_transition, 3),
     }

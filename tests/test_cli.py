@@ -56,7 +56,7 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("ours, gray84") for line in lines)
-    assert any(line.startswith("dqn ") for line in lines)
+    assert any(line.startswith("dqn (ours)") for line in lines)
     report = json.loads(lines[-1])
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
@@ -76,3 +76,5 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     assert 84 * 84 <= dqn["replay_bytes_per_transition"] < 2 * 84 * 84
     assert dqn["ratio_to_frame"] == pytest.approx(dqn["replay_bytes_per_transition"] / (84 * 84),
                                                   abs=1e-3)
+    assert dqn["rllib_buffer_bytes_per_transition"] >= 84 * 84
+    assert 0 < dqn["ratio_to_rllib_buffer"] <= 1.0  # ours drops infos; never holds more

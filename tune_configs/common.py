@@ -16,6 +16,7 @@ from typing import Any
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule
 from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
+from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from mario_rllib.callbacks import FLAG_RATE, MarioMetricsCallback
@@ -102,7 +103,7 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
                  obs_mode: str) -> AlgorithmConfig:
     """Env, env runners, learners, metrics callback, fault tolerance and seed for any algorithm.
 
-    Each experiment also puts `mario_model_config(...)` into its RLModule's `model_config`.
+    Each experiment builds its module spec with `mario_module_spec(...)`.
     """
     return (
         config
@@ -128,11 +129,20 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
     )
 
 
-def mario_model_config(settings: Mapping[str, Any], *, obs_mode: str, frame_stack: int,
-                       algo: str) -> dict[str, Any]:
-    """What an RLModule checkpoint must carry to be evaluated on its own: the algorithm, the env
-    config and the frame stack. `mario-rllib evaluate` rebuilds the env and connectors from it."""
-    return {"algo": algo, "env_config": env_config(settings, obs_mode), "frame_stack": frame_stack}
+def mario_module_spec(module_class: type, settings: Mapping[str, Any], *, obs_mode: str,
+                      frame_stack: int, algo: str) -> RLModuleSpec:
+    """The RLModuleSpec of one of our modules: its `model_config` holds the torso (`encoder`) and,
+    under `mario`, what an RLModule checkpoint must carry to be evaluated on its own: the
+    algorithm, the env config and the frame stack. `mario-rllib evaluate` rebuilds the env and
+    connectors from it."""
+    return RLModuleSpec(
+        module_class=module_class,
+        model_config={
+            "encoder": settings["encoder"],
+            "mario": {"algo": algo, "env_config": env_config(settings, obs_mode),
+                      "frame_stack": frame_stack},
+        },
+    )
 
 
 @dataclasses.dataclass(frozen=True)

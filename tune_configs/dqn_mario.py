@@ -23,7 +23,6 @@ from __future__ import annotations
 from typing import Any
 
 from ray.rllib.algorithms.dqn import DQNConfig
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from custom_models.dqn_learner import MarioDQNLearner
 from custom_models.dueling_q_rlm import MarioDuelingQRLM
@@ -33,7 +32,7 @@ from tune_configs.common import (
     STOP_TIMESTEPS,
     FrameStack,
     apply_common,
-    mario_model_config,
+    mario_module_spec,
     resolve_settings,
 )
 
@@ -124,15 +123,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
             grad_clip_by="global_norm",
         )
         .reporting(min_sample_timesteps_per_iteration=settings["steps_per_iteration"])
-        .rl_module(
-            rl_module_spec=RLModuleSpec(
-                module_class=MarioDuelingQRLM,
-                model_config={
-                    "encoder": settings["encoder"],
-                    "mario": mario_model_config(settings, obs_mode=OBS_MODE,
-                                                frame_stack=FRAME_STACK, algo=ALGO),
-                },
-            ),
-        )
+        .rl_module(rl_module_spec=mario_module_spec(MarioDuelingQRLM, settings, obs_mode=OBS_MODE,
+                                                    frame_stack=FRAME_STACK, algo=ALGO))
     )
     return apply_common(config, settings, obs_mode=OBS_MODE)

@@ -24,14 +24,13 @@ from __future__ import annotations
 from typing import Any
 
 from ray.rllib.algorithms.ppo import PPOConfig
-from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from custom_models.actor_critic_rlm import MarioActorCriticRLM
 from tune_configs.common import (
     STOP_TIMESTEPS,
     FrameStack,
     apply_common,
-    mario_model_config,
+    mario_module_spec,
     resolve_settings,
 )
 
@@ -101,15 +100,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig
             grad_clip_by="global_norm",
             use_kl_loss=settings["use_kl_loss"],
         )
-        .rl_module(
-            rl_module_spec=RLModuleSpec(
-                module_class=MarioActorCriticRLM,
-                model_config={
-                    "encoder": settings["encoder"],
-                    "mario": mario_model_config(settings, obs_mode=OBS_MODE,
-                                                frame_stack=FRAME_STACK, algo=ALGO),
-                },
-            ),
-        )
+        .rl_module(rl_module_spec=mario_module_spec(MarioActorCriticRLM, settings, obs_mode=OBS_MODE,
+                                                    frame_stack=FRAME_STACK, algo=ALGO))
     )
     return apply_common(config, settings, obs_mode=OBS_MODE)

@@ -97,6 +97,36 @@ def build_param_space(request: TrainRequest):
     return experiment, experiment.build_config(request.preset, seed=seed, **overrides)
 
 
+def resources_per_trial(config) -> dict[str, float]:
+    """CPUs and GPUs one trial asks Ray for, counted as RLlib places it: the driver (with a local
+    learner when num_learners is 0), the env runners and the remote learners."""
+    cpus = config.num_cpus_for_main_process + config.num_env_runners * config.num_cpus_per_env_runner
+    if config.num_learners == 0:
+        gpus = config.num_gpus_per_learner
+    else:
+        gpus = config.num_learners * config.num_gpus_per_learner
+        if not config.num_gpus_per_learner:
+            per_learner = config.num_cpus_per_learner
+            cpus += config.num_learners * (1 if per_learner == "auto" else per_learner)
+    return {"CPU": cpus, "GPU": gpus}
+
+
+def check_fits_this_machine(config, preset: str) -> None:
+    """With a local Ray, a trial that asks for more than the machine has waits PENDING forever:
+    say so now, in one line."""
+    import torch
+
+    need = resources_per_trial(config)
+    have = {"CPU": os.cpu_count() or 1, "GPU": torch.cuda.device_count()}
+    if any(need[key] > have[key] + 1e-9 for key in need):
+        raise ValueError(
+            f"preset {preset!r} with these flags asks for {need['CPU']:g} CPUs and "
+            f"{need['GPU']:g} GPUs per trial, but this machine has {have['CPU']} CPUs and "
+            f"{have['GPU']} GPUs: lower --num-env-runners, --num-learners or --gpus-per-learner, "
+            f"or pass --address of a cluster"
+        )
+
+
 def init_ray(address: str | None) -> None:
     """Connect to `address` (a cluster), to RAY_ADDRESS, or start a local Ray bound to 127.0.0.1."""
     if ray.is_initialized():
@@ -120,6 +150,8 @@ def train(request: TrainRequest) -> int:
         )
     # Everything that can be wrong with the request fails here, before Ray starts.
     experiment, config = build_param_space(request)
+    if request.address is None and not os.environ.get("RAY_ADDRESS"):
+        check_fits_this_machine(config, request.preset)
     stop = stop_criteria(request, experiment.STOP)
     storage = Path(request.storage_path).expanduser().resolve()
     name = request.name or experiment_name(config.env_config["levels"], request.algo, request.seed)

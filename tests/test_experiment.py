@@ -166,6 +166,8 @@ def one_line_error(result, command):
     (["--search", "levels=1-1,1-2"], "cannot search over 'levels'"),
     (["--set", "learning_rate=1"], "unknown setting 'learning_rate'"),
     (["--resume", "/nonexistent/exp"], "cannot resume '/nonexistent/exp': no such directory"),
+    # A local Ray cannot place it: the trial would wait PENDING forever.
+    (["--preset", "cpu", "--num-env-runners", "64"], "preset 'cpu' with these flags asks for "),
 ])
 def test_train_bad_input(args, message, tmp_path):
     line = one_line_error(cli("train", *args, "--storage-path", str(tmp_path)), "train")

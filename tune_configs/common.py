@@ -36,9 +36,10 @@ def _cpu_runners() -> dict[str, Any]:
     of 1 CPU each never fit N cores: the trial stays PENDING forever. N runners of (N-1)/N CPU each
     fit exactly. PPO samples and learns in turns, so the runners and the learner seldom compete.
     """
-    cores = os.cpu_count() or 2
-    return {"num_env_runners": max(1, cores),
-            "num_cpus_per_env_runner": max(1, cores - 1) / max(1, cores)}
+    cores = os.cpu_count() or 1
+    if cores < 2:  # one core: sample in the driver itself
+        return {"num_env_runners": 0, "num_cpus_per_env_runner": 1}
+    return {"num_env_runners": cores, "num_cpus_per_env_runner": (cores - 1) / cores}
 
 
 BASE_RESOURCES: dict[str, Any] = {

@@ -19,7 +19,6 @@ def test_cpu_preset_fits_this_machine(algo):
     cpu = RESOURCE_PRESETS["cpu"]
     asked = 1 + cpu["num_env_runners"] * cpu["num_cpus_per_env_runner"]
     assert asked <= (os.cpu_count() or 1) + 1e-9
-    assert cpu["num_env_runners"] >= 1
     config = load_experiment(algo).build_config("cpu")
     assert resources_per_trial(config) == {"CPU": asked, "GPU": 0}
     check_fits_this_machine(config, "cpu")  # raises if not

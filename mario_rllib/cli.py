@@ -264,11 +264,39 @@ def _run_plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_submit(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "submit",
+        help="run `mario-rllib train` as a Ray job on a cluster (uploads this directory)",
+        description="Submit `mario-rllib train TRAIN_FLAGS` through Ray's job API, print the job "
+        "id and how to follow it. The job API listens on the head's 127.0.0.1: open an SSH "
+        "tunnel first (`ray dashboard scripts/cluster/aws.yaml`). Example: mario-rllib submit "
+        "--address http://127.0.0.1:8265 -- --algo ppo --preset gpu",
+    )
+    parser.add_argument("--address", default="http://127.0.0.1:8265",
+                        help="the job API (default: http://127.0.0.1:8265, a tunnel's end)")
+    parser.add_argument("--working-dir", default=".",
+                        help="directory uploaded as the job's working directory (default: .)")
+    parser.add_argument("--wait", action="store_true",
+                        help="follow the job to its end and exit 0 only if it succeeded")
+    parser.add_argument("train_args", nargs=argparse.REMAINDER,
+                        help="flags for `mario-rllib train`, after --")
+    parser.set_defaults(func=_run_submit)
+
+
+def _run_submit(args: argparse.Namespace) -> int:
+    from mario_rllib.submit import submit
+
+    train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+    return submit(args.address, train_args, working_dir=args.working_dir, wait=args.wait)
+
+
 # name -> function adding the subcommand's parser
 SUBCOMMANDS: dict[str, Callable] = {
     "train": _add_train,
     "evaluate": _add_evaluate,
     "plot": _add_plot,
+    "submit": _add_submit,
     "play": _add_play,
     "bench": _add_bench,
 }

@@ -1,0 +1,59 @@
+"""`mario-rllib submit -- TRAIN FLAGS`: `mario-rllib train` as a Ray job on a cluster.
+
+It wraps Ray's job API (what `ray job submit` uses): the working directory is uploaded as the job's
+runtime env, the entrypoint is `mario-rllib train` with the flags given, and the job id comes back
+with the commands to follow, inspect and stop it. The job API runs code for whoever reaches it, so
+it listens on the head's 127.0.0.1: reach it through `ray dashboard cluster.yaml` (an SSH tunnel)
+and pass `--address http://127.0.0.1:8265`.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+UPLOAD_EXCLUDES = [".venv", ".git", "ray_results", "**/__pycache__", "*.mp4", "*.gif",
+                   "learning_check"]
+"""Never uploaded with the working directory: environments, results, videos."""
+
+
+def submit(address: str, train_args: Sequence[str], *, working_dir: str = ".",
+           wait: bool = False, timeout_s: float = 3600.0,
+           print_fn: Callable[[str], None] = print) -> int:
+    """Submit the job; with `wait`, follow it to its end and return 0 only if it succeeded."""
+    if not Path(working_dir).is_dir():
+        raise ValueError(f"bad --working-dir {working_dir!r}: no such directory")
+    token_file = Path.home() / ".ray" / "auth_token"
+    if os.environ.get("RAY_AUTH_MODE") is None and token_file.is_file():
+        # Ray 2.60 heads require a token; the client sends it only in "token" mode, which Ray
+        # reads when it is imported, so before the import below.
+        os.environ["RAY_AUTH_MODE"] = "token"
+    from ray.job_submission import JobStatus, JobSubmissionClient
+    try:
+        client = JobSubmissionClient(address)
+    except Exception as error:  # connection refused, auth, bad URL: one line each
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"cannot reach the Ray job API at {address!r}: {reason}") from error
+    entrypoint = shlex.join(["mario-rllib", "train", *train_args])
+    job_id = client.submit_job(
+        entrypoint=entrypoint,
+        runtime_env={"working_dir": working_dir, "excludes": UPLOAD_EXCLUDES},
+    )
+    print_fn(f"submitted job {job_id} to {address}: {entrypoint}")
+    print_fn(f"  follow: ray job logs --follow --address {address} {job_id}")
+    print_fn(f"  status: ray job status --address {address} {job_id}")
+    print_fn(f"  stop:   ray job stop --address {address} {job_id}")
+    if not wait:
+        return 0
+    deadline = time.monotonic() + timeout_s
+    while not (status := client.get_job_status(job_id)).is_terminal():
+        if time.monotonic() > deadline:
+            print_fn(f"job {job_id} still {status.value} after {timeout_s:g} s; not waiting longer")
+            return 1
+        time.sleep(2)
+    print_fn(client.get_job_logs(job_id).rstrip())
+    print_fn(f"job {job_id}: {status.value}")
+    return 0 if status == JobStatus.SUCCEEDED else 1

@@ -18,7 +18,7 @@ def run_cli(*args, timeout=300):
 def test_help_lists_the_subcommands():
     result = run_cli("--help")
     assert result.returncode == 0
-    for command in ("bench", "play"):
+    for command in ("train", "evaluate", "plot", "submit", "bench", "play"):
         assert command in result.stdout
 
 

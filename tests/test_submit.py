@@ -3,10 +3,12 @@ and writes its checkpoint. The head is started with `ray start --block`, so stop
 process stops every Ray process it started, whatever happens in the test."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -26,10 +28,14 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def loopback_head(tmp_path):
+def loopback_head():
     port, dashboard_port = free_port(), free_port()
+    # Its own Ray temp dir (short: Ray's socket paths must stay under ~107 characters), so the
+    # head's "current cluster" address file never makes a later `ray.init()` on this machine
+    # try to join a head that is gone.
+    ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "RAY_USAGE_STATS_ENABLED": "0"}
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
     head = subprocess.Popen(
         [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
          f"--port={port}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
@@ -56,9 +62,12 @@ def loopback_head(tmp_path):
             head.wait(timeout=60)
         except subprocess.TimeoutExpired:
             os.killpg(head.pid, signal.SIGKILL)
+        shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
 def test_submit_runs_a_debug_training_job(loopback_head, tmp_path):
+    default_address_file = Path("/tmp/ray/ray_current_cluster")
+    had_address_file = default_address_file.exists()
     storage = tmp_path / "results"
     result = subprocess.run(
         [str(BIN / "mario-rllib"), "submit", "--address", loopback_head, "--wait", "--",
@@ -71,6 +80,7 @@ def test_submit_runs_a_debug_training_job(loopback_head, tmp_path):
     assert "ray job logs --follow --address" in result.stdout
     assert result.stdout.strip().endswith("SUCCEEDED")
     assert list((storage / "job").glob("trial_*/checkpoint_*")), "no checkpoint written"
+    assert default_address_file.exists() == had_address_file  # the machine's Ray left alone
 
 
 def test_submit_to_nothing_is_one_line():

@@ -38,10 +38,11 @@ def submit(address: str, train_args: Sequence[str], *, working_dir: str = ".",
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise ValueError(f"cannot reach the Ray job API at {address!r}: {reason}") from error
     entrypoint = shlex.join(["mario-rllib", "train", *train_args])
-    job_id = client.submit_job(
-        entrypoint=entrypoint,
-        runtime_env={"working_dir": working_dir, "excludes": UPLOAD_EXCLUDES},
-    )
+    try:
+        job_id = _submit_when_ready(client, entrypoint, working_dir, print_fn)
+    except RuntimeError as error:  # the job API refused it (HTTP 4xx/5xx)
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ValueError(f"the Ray job API at {address!r} refused the job: {reason}") from error
     print_fn(f"submitted job {job_id} to {address}: {entrypoint}")
     print_fn(f"  follow: ray job logs --follow --address {address} {job_id}")
     print_fn(f"  status: ray job status --address {address} {job_id}")
@@ -57,3 +58,28 @@ def submit(address: str, train_args: Sequence[str], *, working_dir: str = ".",
     print_fn(client.get_job_logs(job_id).rstrip())
     print_fn(f"job {job_id}: {status.value}")
     return 0 if status == JobStatus.SUCCEEDED else 1
+
+
+AGENT_WAIT_S = 120.0
+"""How long to wait for a freshly started head's job agent ("No available agent to submit job")."""
+
+
+def _submit_when_ready(client, entrypoint: str, working_dir: str,
+                       print_fn: Callable[[str], None]) -> str:
+    """Submit; while the head's job agent is still starting (Ray answers HTTP 500 "No available
+    agent to submit job, please try again later"), wait and try again."""
+    deadline = time.monotonic() + AGENT_WAIT_S
+    waited = False
+    while True:
+        try:
+            return client.submit_job(
+                entrypoint=entrypoint,
+                runtime_env={"working_dir": working_dir, "excludes": UPLOAD_EXCLUDES},
+            )
+        except RuntimeError as error:
+            if "No available agent" not in str(error) or time.monotonic() > deadline:
+                raise
+            if not waited:
+                print_fn("waiting for the cluster's job agent to start ...")
+                waited = True
+            time.sleep(3)

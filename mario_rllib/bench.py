@@ -234,8 +234,12 @@ def deep_sizeof(obj, seen: set[int] | None = None) -> int:
         return 0
     seen.add(id(obj))
     if isinstance(obj, np.ndarray):
-        # An array that owns its data counts it in getsizeof; a view counts its base, once.
-        return sys.getsizeof(obj) + (0 if obj.base is None else deep_sizeof(obj.base, seen))
+        # An array that owns its data counts it in getsizeof; a view counts its base, once; an
+        # object array holds pointers, so what they point to is followed.
+        size = sys.getsizeof(obj) + (0 if obj.base is None else deep_sizeof(obj.base, seen))
+        if obj.dtype == object:
+            size += sum(deep_sizeof(item, seen) for item in obj.flat)
+        return size
     size = sys.getsizeof(obj)
     if isinstance(obj, (str, bytes, int, float, bool, type(None), type)):
         return size
@@ -260,27 +264,29 @@ def run_replay_benchmark(agent_steps: int = 5_000, seed: int = 0,
     """Bytes per stored transition of each replaying experiment; a table and `{algo: {...}}`."""
     report = {algo: measure_replay_bytes(algo, agent_steps, seed) for algo in REPLAY_ALGOS}
     print_fn("")
-    print_fn(f"{'replay buffer':<34} {'transitions':>12} {'bytes/transition':>17} "
-             f"{'÷ one frame':>12}")
+    print_fn(f"{'replay buffer':<40} {'transitions':>12} {'bytes/transition':>17} "
+             f"{'÷ one frame':>12} {'ms/batch of 32':>15}")
     for algo, figures in report.items():
         frame = figures["frame_bytes"]
-        for name, per_transition in (
-            (f"{algo} (ours)", figures["replay_bytes_per_transition"]),
-            (f"{algo}, RLlib's PER buffer, same data", figures["rllib_buffer_bytes_per_transition"]),
-        ):
-            print_fn(f"{name:<34} {figures['replay_transitions']:>12,} {per_transition:>17,.0f} "
-                     f"{per_transition / frame:>12.3f}")
+        for name, key in ((f"{algo} (ours, as configured)", ""),
+                          (f"{algo} (ours, frames not compressed)", "uncompressed_"),
+                          (f"{algo}, RLlib's PER buffer, same data", "rllib_buffer_")):
+            per_transition = figures[f"{key}bytes_per_transition" if key else
+                                     "replay_bytes_per_transition"]
+            print_fn(f"{name:<40} {figures['replay_transitions']:>12,} {per_transition:>17,.0f} "
+                     f"{per_transition / frame:>12.3f} {figures[f'{key}sample_ms_per_batch']:>15.2f}")
     if print_json:
         print_fn(json.dumps(report))
     return report
 
 
-def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0) -> dict:
+def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0, batch: int = 32) -> dict:
     """Fill the experiment's own replay buffer with episodes sampled as its env runners sample
-    them (RLlib's `SingleAgentEnvRunner`, random actions), and weigh what the buffer holds.
+    them (RLlib's `SingleAgentEnvRunner`, random actions), weigh everything the buffer holds
+    (its fixed index structures included) per stored transition, and time sampling a batch.
 
-    The baseline, in the same run: RLlib's `PrioritizedEpisodeReplayBuffer` given copies of the
-    same episodes.
+    Baselines, in the same run and on copies of the same episodes: our buffer with frames not
+    compressed, and RLlib's `PrioritizedEpisodeReplayBuffer`.
     """
     import copy
 
@@ -297,28 +303,39 @@ def measure_replay_bytes(algo: str, agent_steps: int, seed: int = 0) -> dict:
     register_mario_envs()
     config = load_experiment(algo).build_config("debug", max_episode_steps=None, seed=seed,
                                                 buffer_capacity=agent_steps)
-    ours = from_config(ReplayBuffer, dict(config.replay_buffer_config))
-    rllib = PrioritizedEpisodeReplayBuffer(capacity=agent_steps,
-                                           alpha=config.replay_buffer_config["alpha"])
-    empty_ours, empty_rllib = deep_sizeof(ours), deep_sizeof(rllib)
+    buffer_config = dict(config.replay_buffer_config)
+    buffers = {
+        "": from_config(ReplayBuffer, buffer_config),
+        "uncompressed_": from_config(ReplayBuffer, {**buffer_config, "compress_frames": False}),
+        "rllib_buffer_": PrioritizedEpisodeReplayBuffer(capacity=agent_steps,
+                                                        alpha=buffer_config["alpha"]),
+    }
+    ours = buffers[""]
     runner = SingleAgentEnvRunner(config=config)
     while ours.get_num_timesteps() < agent_steps:
         episodes = runner.sample(num_timesteps=min(500, agent_steps - ours.get_num_timesteps()),
                                  random_actions=True)
-        rllib.add(copy.deepcopy(episodes))
-        ours.add(episodes)
+        copies = {key: copy.deepcopy(episodes) for key in buffers if key}  # before ours trims
+        for key, replay in buffers.items():
+            replay.add(copies.get(key, episodes))
     runner.stop()
     stored = ours.get_num_timesteps()
-    per_transition = (deep_sizeof(ours) - empty_ours) / stored
-    rllib_per_transition = (deep_sizeof(rllib) - empty_rllib) / rllib.get_num_timesteps()
-    frame_bytes = int(np.prod(ours.episodes[0].get_observations(0).shape))
-    return {
-        "replay_transitions": stored,
-        "replay_episodes": len(ours.episodes),
-        "replay_bytes_per_transition": round(per_transition, 1),
-        # The floor: one uint8 frame per transition (84 x 84 x 1 = 7,056 bytes for gray84).
-        "frame_bytes": frame_bytes,
-        "ratio_to_frame": round(per_transition / frame_bytes, 3),
-        "rllib_buffer_bytes_per_transition": round(rllib_per_transition, 1),
-        "ratio_to_rllib_buffer": round(per_transition / rllib_per_transition, 3),
-    }
+    frame_bytes = int(np.prod(ours._frame(ours.episodes[0].get_observations(0)).shape))
+    report = {"replay_transitions": stored, "replay_episodes": len(ours.episodes),
+              # The floor of an uncompressed buffer: one uint8 frame per transition (7,056 bytes
+              # for gray84).
+              "frame_bytes": frame_bytes}
+    for key, replay in buffers.items():
+        per_transition = deep_sizeof(replay) / replay.get_num_timesteps()
+        report[f"{key}bytes_per_transition" if key else "replay_bytes_per_transition"] = round(
+            per_transition, 1)
+        replay.sample(batch, n_step=3, gamma=0.99, beta=0.4)  # warm-up
+        start, draws = time.perf_counter(), 20
+        for _ in range(draws):
+            replay.sample(batch, n_step=3, gamma=0.99, beta=0.4)
+        report[f"{key}sample_ms_per_batch"] = round(
+            (time.perf_counter() - start) / draws * 1e3, 2)
+    ours_bytes = report["replay_bytes_per_transition"]
+    report["ratio_to_frame"] = round(ours_bytes / frame_bytes, 3)
+    report["ratio_to_rllib_buffer"] = round(ours_bytes / report["rllib_buffer_bytes_per_transition"], 3)
+    return report

@@ -56,7 +56,7 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("ours, gray84") for line in lines)
-    assert any(line.startswith("dqn (ours)") for line in lines)
+    assert any(line.startswith("dqn (ours, as configured)") for line in lines)
     report = json.loads(lines[-1])
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
@@ -72,8 +72,13 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     assert 0 < parallel["scaling_efficiency"] < 10 and 0 < parallel["gray84_ratio_to_raw"] < 10
     dqn = report["dqn"]
     assert dqn["replay_transitions"] >= 500 and dqn["frame_bytes"] == 84 * 84
-    # At least the frame itself, and not the 8 stacked float frames of the PyTorch tutorial.
-    assert 84 * 84 <= dqn["replay_bytes_per_transition"] < 2 * 84 * 84
+    # Compressed frames: well under one raw frame; uncompressed at least the frame itself, and
+    # not the 8 stacked float frames of the PyTorch tutorial.
+    assert 0 < dqn["replay_bytes_per_transition"] < 84 * 84
+    assert 84 * 84 <= dqn["uncompressed_bytes_per_transition"] < 2 * 84 * 84
+    for key in ("sample_ms_per_batch", "uncompressed_sample_ms_per_batch",
+                "rllib_buffer_sample_ms_per_batch"):
+        assert 0 < dqn[key] < 10_000
     assert dqn["ratio_to_frame"] == pytest.approx(dqn["replay_bytes_per_transition"] / (84 * 84),
                                                   abs=1e-3)
     assert dqn["rllib_buffer_bytes_per_transition"] >= 84 * 84

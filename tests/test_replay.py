@@ -29,8 +29,9 @@ def by_start(samples):
     return {s.t_started: s for s in samples}
 
 
-def test_n_step_returns_and_stacked_frames_by_hand():
-    replay = buffer(alpha=1.0)
+@pytest.mark.parametrize("compress", [True, False], ids=["lz4", "arrays"])
+def test_n_step_returns_and_stacked_frames_by_hand(compress):
+    replay = buffer(alpha=1.0, compress_frames=compress)
     replay.add(episode([1.0, 2.0, 4.0, 8.0, 16.0]))
     samples = by_start(replay.sample(200, n_step=3, gamma=0.5, beta=0.0))
     # With n = 3 in a 5-step episode, transitions start at t = 0, 1, 2.
@@ -45,8 +46,35 @@ def test_n_step_returns_and_stacked_frames_by_hand():
     assert obs[0, 0].tolist() == [0, 0, 0, 10]  # zeros before the episode's first frame
     assert next_obs[0, 0].tolist() == [10, 11, 12, 13]  # frames 0..3 (t + n = 3)
     assert samples[2].get_observations(1)[0, 0].tolist() == [12, 13, 14, 15]
-    # The buffer itself holds single frames.
-    assert replay.episodes[0].get_observations(0).shape == FRAME
+    # The buffer itself holds single frames (as LZ4 blocks when compressed).
+    stored = replay.episodes[0].get_observations(0)
+    assert isinstance(stored, bytes) is compress
+    assert replay._frame(stored).shape == FRAME
+    assert replay.stored_frame_bytes() == (
+        sum(len(f) for f in replay.episodes[0].observations.data) if compress else 6 * 4)
+
+
+def test_running_episode_added_in_chunks_is_stacked_across_the_boundary():
+    """Env runners hand over a running episode in chunks (same id); RLlib concatenates them in
+    the buffer, which must work on compressed frames too."""
+    space = gym.spaces.Box(0, 255, FRAME, np.uint8)
+    running = SingleAgentEpisode(observation_space=space, action_space=gym.spaces.Discrete(2))
+    running.add_env_reset(observation=np.full(FRAME, 10, np.uint8))
+    for t in range(1, 4):
+        running.add_env_step(np.full(FRAME, 10 + t, np.uint8), 1, float(t))
+    running.to_numpy()
+    successor = running.cut()
+    for t in range(4, 7):
+        successor.add_env_step(np.full(FRAME, 10 + t, np.uint8), 1, float(t), terminated=t == 6)
+    successor.to_numpy()
+    replay = buffer(alpha=1.0)
+    replay.add(running)
+    replay.add(successor)
+    assert len(replay.episodes) == 1 and replay.get_num_timesteps() == 6
+    samples = by_start(replay.sample(300, n_step=1, gamma=0.9, beta=0.0))
+    assert set(samples) == set(range(6))
+    assert samples[4].get_observations(0)[0, 0].tolist() == [11, 12, 13, 14]
+    assert samples[5].get_observations(1)[0, 0].tolist() == [13, 14, 15, 16]
 
 
 def test_importance_weights_by_hand():

@@ -60,7 +60,10 @@ DEFAULTS: dict[str, Any] = {
     "training_intensity": 32 / 3,
     "learning_starts": 10_000,  # agent steps before the first update: the tutorial's `burnin`
     "target_update_freq": 10_000,  # agent steps between target syncs: the tutorial's `sync_every`
-    "buffer_capacity": 100_000,  # transitions: the tutorial's memory (about 0.7 GB as single frames)
+    "buffer_capacity": 100_000,  # transitions: the tutorial's memory (about 0.24 GB, see below)
+    # Frames stored LZ4-compressed: 2.35 KB per transition instead of 8.0 KB, for ~1 ms more per
+    # sampled batch of 32 (`mario-rllib bench replay`).
+    "compress_frames": True,
     "per_alpha": 0.6,  # Schaul et al. 2016, proportional variant
     "per_beta": 0.4,  # Schaul et al. 2016: the start of a linear anneal to 1 ...
     "beta_anneal_steps": 5_000_000,  # ... over the whole run (the default stop below)
@@ -112,6 +115,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
                 "alpha": settings["per_alpha"],
                 "beta": settings["per_beta"],
                 "beta_anneal_steps": settings["beta_anneal_steps"],
+                "compress_frames": settings["compress_frames"],
             },
             epsilon=settings["epsilon"],
             double_q=settings["double_q"],

@@ -280,7 +280,9 @@ class ProgressLine(tune.Callback):
 
 def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
-    flag 0.00 | 0:04:57` (metrics not reported yet, e.g. before the first episode ends, show `-`)."""
+    flag 0.00 | 0:04:57` (metrics not reported yet, e.g. before the first episode ends, show `-`),
+    and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
+    steps that raised: their episodes were dropped)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
@@ -298,7 +300,16 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
         f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
         f"flag {number(FLAG_RATE, '.2f')} | "
         f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        + _faults(result)
     )
+
+
+def _faults(result: Mapping[str, Any]) -> str:
+    wanted = result.get("config", {}).get("num_env_runners") or 0
+    healthy = result.get("fault_tolerance", {}).get("num_healthy_workers", wanted)
+    errors = result.get("env_runners", {}).get("num_env_step_failures", 0)
+    return ((f" | env runners {healthy}/{wanted} healthy" if healthy < wanted else "")
+            + (f" | env errors {int(errors)}" if errors else ""))
 
 
 def parse_search(items: Sequence[str]) -> dict[str, list[Any]]:

@@ -1,7 +1,14 @@
-"""`mario-rllib submit` against a real Ray head on loopback: a `debug` training job runs to success
-and writes its checkpoint. The head is started with `ray start --block`, so stopping that one
-process stops every Ray process it started, whatever happens in the test."""
+"""A two-node Ray cluster on loopback, and `mario-rllib submit` against it: a `debug` training job
+runs to success with env runners on both nodes and writes its checkpoint; an env runner killed
+mid-training is restarted and the job still finishes.
 
+Each node is started with `ray start --block`, so stopping that one process stops every Ray process
+it started, whatever happens in the test. Only loopback addresses are given; the dashboard and the
+job API listen on 127.0.0.1. (Ray itself rewrites a node's 127.0.0.1 to the machine's own IP for
+its internal node-to-node ports: `ray._private.services.resolve_ip_for_localhost`.)
+"""
+
+import json
 import os
 import shutil
 import signal
@@ -19,6 +26,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
+HEAD_CPUS = WORKER_CPUS = 2
+TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 
 
 def free_port() -> int:
@@ -27,8 +37,50 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def loopback_head():
+def agent_ports() -> list[str]:
+    """Every port free, not Ray's defaults: another Ray on this machine (e.g. the session-wide one
+    of tests/conftest.py) holds the default agent ports, and the job agent then never starts."""
+    return [f"--dashboard-agent-listen-port={free_port()}",
+            f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
+            f"--runtime-env-agent-port={free_port()}"]
+
+
+def start_node(args: list[str], env: dict) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "ray"), "start", "--block", "--node-ip-address=127.0.0.1", *args,
+         *agent_ports(), "--disable-usage-stats"],
+        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+
+
+def stop_node(node: subprocess.Popen) -> None:
+    node.send_signal(signal.SIGTERM)  # --block: stops the processes it started
+    try:
+        node.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(node.pid, signal.SIGKILL)
+
+
+def ray_list(kind: str, address: str, *filters: str) -> list[dict]:
+    """`ray list KIND --detail` as JSON, dead entries included."""
+    env = dict(os.environ)
+    if TOKEN_FILE.is_file():  # a head made with a token wants it
+        env.setdefault("RAY_AUTH_MODE", "token")
+    result = subprocess.run(
+        [str(BIN / "ray"), "list", kind, "--address", address, "--detail", "--format", "json",
+         "--limit", "10000", *[arg for f in filters for arg in ("--filter", f)]],
+        capture_output=True, text=True, timeout=60, check=True, env=env,
+    )
+    if result.stdout.startswith("No resource"):  # nothing yet (Ray prints this, not `[]`)
+        return []
+    start = result.stdout.find("[")  # anything Ray logs first is not ours to parse
+    assert start >= 0, f"ray list {kind}: no JSON in {result.stdout!r} {result.stderr[-500:]!r}"
+    return json.loads(result.stdout[start:])
+
+
+@pytest.fixture(scope="module")
+def loopback_cluster():
+    """A head and a worker node on 127.0.0.1, each with its own CPUs; yields the dashboard URL."""
     port, dashboard_port = free_port(), free_port()
     # Its own Ray temp dir (short: Ray's socket paths must stay under ~107 characters), so the
     # head's "current cluster" address file never makes a later `ray.init()` on this machine
@@ -36,22 +88,15 @@ def loopback_head():
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
-    # Every port free, not Ray's defaults: another Ray on this machine (e.g. the session-wide one
-    # of tests/conftest.py) holds the default agent ports, and the job agent then never starts.
-    head = subprocess.Popen(
-        [str(BIN / "ray"), "start", "--head", "--block", "--node-ip-address=127.0.0.1",
-         f"--port={port}", "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
-         f"--dashboard-agent-listen-port={free_port()}",
-         f"--dashboard-agent-grpc-port={free_port()}", f"--metrics-export-port={free_port()}",
-         f"--runtime-env-agent-port={free_port()}", f"--ray-client-server-port={free_port()}",
-         "--num-cpus=2", "--disable-usage-stats"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+    nodes = [start_node(["--head", f"--port={port}", "--dashboard-host=127.0.0.1",
+                         f"--dashboard-port={dashboard_port}",
+                         f"--ray-client-server-port={free_port()}", f"--num-cpus={HEAD_CPUS}"],
+                        env)]
     address = f"http://127.0.0.1:{dashboard_port}"
     try:
         deadline = time.time() + 120
         while True:
-            assert head.poll() is None, "ray start --head exited"
+            assert nodes[0].poll() is None, "ray start --head exited"
             try:
                 urllib.request.urlopen(f"{address}/api/version", timeout=2)
                 break
@@ -60,32 +105,92 @@ def loopback_head():
             except OSError:
                 assert time.time() < deadline, "the dashboard did not come up in 120 s"
                 time.sleep(1)
+        if TOKEN_FILE.is_file():  # the head made (or found) a token: the worker must send it
+            env["RAY_AUTH_MODE"] = "token"
+        # Its own temp dir too: two nodes sharing one would unpack the job's working dir into the
+        # same path, and the worker's unpacking deletes the directory the job driver runs in.
+        nodes.append(start_node([f"--address=127.0.0.1:{port}", f"--num-cpus={WORKER_CPUS}",
+                                 f"--temp-dir={ray_tmp}/w"], env))
+        while len([n for n in ray_list("nodes", address) if n["state"] == "ALIVE"]) < 2:
+            assert nodes[1].poll() is None, "the worker node's ray start exited"
+            assert time.time() < deadline, "the worker node did not join in 120 s"
+            time.sleep(1)
         yield address
     finally:
-        head.send_signal(signal.SIGTERM)  # --block: stops the processes it started
-        try:
-            head.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(head.pid, signal.SIGKILL)
+        for node in reversed(nodes):
+            stop_node(node)
         shutil.rmtree(ray_tmp, ignore_errors=True)
 
 
-def test_submit_runs_a_debug_training_job(loopback_head, tmp_path):
+def submit(address: str, *train_args: str, wait: bool = True, **kwargs):
+    return subprocess.Popen(
+        [str(BIN / "mario-rllib"), "submit", "--address", address,
+         *(["--wait"] if wait else []), "--", *train_args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT, **kwargs,
+    )
+
+
+def results(trial_dir_parent: Path) -> list[dict]:
+    files = list(trial_dir_parent.glob("trial_*/result.json"))
+    if not files:
+        return []
+    return [json.loads(line) for line in files[0].read_text().splitlines() if line.strip()]
+
+
+def env_runners(address: str, job_id: str) -> list[dict]:
+    return [actor for actor in ray_list("actors", address, "class_name=SingleAgentEnvRunner")
+            if actor.get("job_id") == job_id or job_id is None]
+
+
+def test_submit_runs_a_debug_training_job_on_both_nodes(loopback_cluster, tmp_path):
     default_address_file = Path("/tmp/ray/ray_current_cluster")
     had_address_file = default_address_file.exists()
     storage = tmp_path / "results"
-    result = subprocess.run(
-        [str(BIN / "mario-rllib"), "submit", "--address", loopback_head, "--wait", "--",
-         "--preset", "debug", "--stop-iters", "1", "--storage-path", str(storage), "--name",
-         "job"],
-        capture_output=True, text=True, timeout=600, cwd=Path(__file__).resolve().parents[1],
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "submitted job raysubmit_" in result.stdout
-    assert "ray job logs --follow --address" in result.stdout
-    assert result.stdout.strip().endswith("SUCCEEDED")
+    # 3 env runners of 1 CPU and the trial's driver (1 CPU) fill both 2-CPU nodes: the runners
+    # cannot all be on one node.
+    job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "3",
+                 "--stop-iters", "1", "--storage-path", str(storage), "--name", "job")
+    stdout, stderr = job.communicate(timeout=600)
+    assert job.returncode == 0, stdout + stderr
+    assert "submitted job raysubmit_" in stdout
+    assert "ray job logs --follow --address" in stdout
+    assert stdout.strip().endswith("SUCCEEDED")
     assert list((storage / "job").glob("trial_*/checkpoint_*")), "no checkpoint written"
+    nodes = {actor["node_id"] for actor in env_runners(loopback_cluster, None)}
+    assert len(nodes) == 2, f"env runners ran on {len(nodes)} node(s)"
     assert default_address_file.exists() == had_address_file  # the machine's Ray left alone
+
+
+def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster, tmp_path):
+    storage = tmp_path / "results"
+    before = {actor["actor_id"] for actor in env_runners(loopback_cluster, None)}
+    job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "2",
+                 "--stop-iters", "5", "--storage-path", str(storage), "--name", "kill",
+                 wait=True)
+    try:
+        deadline = time.time() + 300
+        while not results(storage / "kill"):  # the first iteration is done: runners are busy
+            assert job.poll() is None, job.communicate()
+            assert time.time() < deadline, "no training iteration in 300 s"
+            time.sleep(0.5)
+        victim = next(actor for actor in env_runners(loopback_cluster, None)
+                      if actor["actor_id"] not in before and actor["state"] == "ALIVE")
+        os.kill(int(victim["pid"]), signal.SIGKILL)  # a local process: both nodes are this machine
+        stdout, stderr = job.communicate(timeout=600)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode == 0, stdout + stderr
+    rows = results(storage / "kill")
+    assert rows[-1]["training_iteration"] == 5  # every iteration after the kill completed
+    healthy = [row["fault_tolerance"]["num_healthy_workers"] for row in rows]
+    assert healthy[0] == 2 and min(healthy) == 1  # RLlib saw the dead runner and went on
+    assert "| env runners 1/2 healthy" in stdout  # and the progress line says so
+    # (it recreates it `delay_between_env_runner_restarts_s` = 60 s later, RLlib's default;
+    # `fault_tolerance/num_remote_worker_restarts` then counts it)
+    dead = [actor for actor in env_runners(loopback_cluster, None)
+            if actor["actor_id"] == victim["actor_id"]]
+    assert dead and dead[0]["state"] == "DEAD"
 
 
 def test_submit_to_nothing_is_one_line():

@@ -124,8 +124,11 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
         .callbacks(MarioMetricsCallback)
-        # A crashed env runner (e.g. an emulator error) is restarted, and training goes on.
-        .fault_tolerance(restart_failed_env_runners=True)
+        # An env that raises (e.g. an emulator error) is recreated and its episode dropped,
+        # counted in `env_runners/num_env_step_failures`; an env runner that dies (a crashed
+        # emulator process, a lost node) is restarted. Training goes on in both cases.
+        .fault_tolerance(restart_failed_env_runners=True,
+                         restart_failed_sub_environments=True)
         .debugging(seed=settings["seed"])
     )
 

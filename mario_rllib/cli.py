@@ -11,28 +11,32 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-BENCH_TARGETS = ("env", "replay")
+BENCH_TARGETS = ("env", "sampling", "learner", "peer", "replay")
 
 
 def _add_bench(subparsers) -> None:
     parser = subparsers.add_parser(
         "bench",
         help="measure throughput and replay memory, with ratios to baselines of the same run",
-        description="Measure the env against the raw emulator (env) and the bytes each replayed "
-        "transition costs (replay), or both (the default). Prints tables and, as its last line, "
-        "one JSON object.",
+        description="Measure the env against the raw emulator (env), RLlib sampling with 1..N env "
+        "runners (sampling), each algorithm's learner (learner), the PyTorch Mario tutorial's "
+        "DDQN loop as a peer (peer), and the bytes each replayed transition costs (replay); all "
+        "of them by default (about 10 minutes). Prints tables and, as its last line, one JSON "
+        "object.",
     )
     parser.add_argument("what", nargs="?", default=None, choices=BENCH_TARGETS,
                         help="one part only (default: all)")
     parser.add_argument("--seconds", type=float, default=10.0,
-                        help="env: measured time per target, taken in short turns (default: 10)")
+                        help="measured time per env target, sampling configuration and peer "
+                        "loop (default: 10)")
     parser.add_argument("--processes", type=int, default=None,
                         help="env: processes for the parallel measurement (default: one per core)")
     parser.add_argument("--replay-steps", type=int, default=5_000,
                         help="replay: agent steps to fill the buffer with (default: 5,000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
-                        help="a smoke run, not a measurement: 1 s per env target, 500 replay steps")
+                        help="a smoke run, not a measurement: 1-2 s per target, small learner "
+                        "batches, 500 replay steps")
     parser.set_defaults(func=_run_bench)
 
 
@@ -40,6 +44,11 @@ def _run_bench(args: argparse.Namespace) -> int:
     import json
 
     from mario_rllib.bench import run_env_benchmark, run_replay_benchmark
+    from mario_rllib.bench_rllib import (
+        run_learner_benchmark,
+        run_peer_benchmark,
+        run_sampling_benchmark,
+    )
 
     if args.quick:
         args.seconds, args.replay_steps = 1.0, 500
@@ -53,12 +62,27 @@ def _run_bench(args: argparse.Namespace) -> int:
     report: dict = {}
     if args.what in (None, "env"):
         report["env"] = run_env_benchmark(args.seconds, args.processes, args.seed,
-                                          print_json=args.what == "env")
+                                          print_json=False)
+        report["raw_frames_per_s"] = report["env"]["raw_frames_per_s"]
+    if args.what in (None, "sampling"):
+        sampling_seconds = max(args.seconds, 2.0)  # a sample call needs a few steps per env
+        report["sampling"] = run_sampling_benchmark(
+            "ppo", sampling_seconds, envs_per_runner=[1, 2] if args.quick else [1, 2, 4],
+            seed=args.seed)
+        report["sampling_ratio_to_raw"] = report["sampling"]["sampling_ratio_to_raw"]
+        report["scaling_efficiency"] = report["sampling"].get("scaling_efficiency")
+    if args.what in (None, "learner"):
+        report["learner"] = run_learner_benchmark(args.quick, args.seed)
+    if args.what in (None, "peer"):
+        report["peer"] = run_peer_benchmark(max(args.seconds, 2.0), args.seed,
+                                            report.get("learner"))
+        report["peer_ratio"] = report["peer"]["peer_ratio"]
     if args.what in (None, "replay"):
-        report.update(run_replay_benchmark(args.replay_steps, args.seed,
-                                           print_json=args.what == "replay"))
-    if args.what is None:
-        print(json.dumps(report))
+        report.update(run_replay_benchmark(args.replay_steps, args.seed, print_json=False))
+        # DreamerV3 (issue #5) is not built yet: its figure is missing, said so, not invented.
+        report["dreamerv3"] = {"replay_bytes_per_transition": None,
+                               "note": "no DreamerV3 experiment yet"}
+    print(json.dumps(report))
     return 0
 
 

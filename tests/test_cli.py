@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -57,7 +58,44 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("ours, gray84") for line in lines)
     assert any(line.startswith("dqn (ours, as configured)") for line in lines)
+    assert any(line.startswith("peer_ratio (ours 1x1 ÷ tutorial, acting)") for line in lines)
     report = json.loads(lines[-1])
+    # The headline figures, each a positive finite ratio or rate.
+    for key in ("raw_frames_per_s", "sampling_ratio_to_raw", "scaling_efficiency", "peer_ratio"):
+        assert 0 < report[key] < 1e6 and math.isfinite(report[key]), key
+    assert report["raw_frames_per_s"] == report["env"]["raw_frames_per_s"]
+    sampling = report["sampling"]
+    assert report["scaling_efficiency"] == sampling["scaling_efficiency"]
+    top = max(c["runners"] for c in sampling["configs"])
+    one, many = ([c for c in sampling["configs"] if c["envs_per_runner"] == sampling["envs_per_runner"]
+                  and c["runners"] == n][0] for n in (1, top))
+    assert report["sampling_ratio_to_raw"] == one["ratio_to_raw"]
+    assert report["scaling_efficiency"] == pytest.approx(
+        many["ratio_to_raw"] / one["ratio_to_raw"], abs=2e-3)
+    configs = sampling["configs"]
+    assert {(c["runners"], c["envs_per_runner"]) for c in configs} == {
+        (n, k) for n in range(1, (os.cpu_count() or 1) + 1) for k in (1, 2)}
+    for config in configs:
+        assert config["cores_used"] == config["runners"]
+        assert config["ratio_to_raw"] == pytest.approx(
+            config["frames_per_s"] / config["runners"] / config["raw_frames_per_s"], abs=2e-3)
+        # frames per agent step: the frame skip (4), fewer at episode ends
+        assert 2 < config["frames_per_s"] / config["agent_steps_per_s"] < 6
+        assert set(config["stage_ms_per_vector_step"]) == {
+            "env_step", "module_inference", "env_to_module_connectors", "module_to_env_connectors",
+            "other"}
+        assert all(ms >= 0 for ms in config["stage_ms_per_vector_step"].values())
+    for algo in ("ppo", "dqn"):
+        learner = report["learner"][algo]["threads_1"]
+        assert learner["samples_per_s"] > 0 and learner["samples_trained"] > 0
+    peer = report["peer"]
+    assert peer["tutorial_acting_agent_steps_per_s"] > 0
+    assert peer["tutorial_acting_and_learning_agent_steps_per_s"] > 0
+    assert peer["peer_ratio"] == pytest.approx(
+        peer["ours_sampling_1x1_agent_steps_per_s"] / peer["tutorial_acting_agent_steps_per_s"],
+        abs=2e-3)
+    assert peer["learner_ratio"] > 0 and peer["tutorial_learner_samples_per_s"] > 0
+    assert report["dreamerv3"]["replay_bytes_per_transition"] is None  # not built: not invented
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
     assert set(env["modes"]) == {"gray84", "rgb64", "raw"}

@@ -53,8 +53,11 @@ RESOURCE_PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on a CPU: sample in the driver (no env-runner actors to start), tiny episodes. It
     # leaves learners alone, so "gpu,debug" is a quick check of a GPU learner.
     "debug": {"num_env_runners": 0, "envs_per_runner": 1, "max_episode_steps": 100},
-    # A laptop: one env runner per core, the learner in the driver.
-    "cpu": {**_cpu_runners(), "envs_per_runner": 1, "num_learners": 0, "gpus_per_learner": 0},
+    # A laptop: one env runner per core, the learner in the driver. 4 envs per runner: one
+    # batched inference for 4 env steps; `mario-rllib bench sampling` measured 0.82 of the raw
+    # emulator's frames/s per core with 4, 0.72 with 2, 0.61 with 1 (2 cores; noisy, same order
+    # in a second run).
+    "cpu": {**_cpu_runners(), "envs_per_runner": 4, "num_learners": 0, "gpus_per_learner": 0},
     # One GPU learner and many CPU env runners (a `ray up` cluster or a GPU workstation).
     "gpu": {"num_env_runners": 16, "envs_per_runner": 2, "num_cpus_per_env_runner": 1,
             "num_learners": 1, "gpus_per_learner": 1},
@@ -123,7 +126,7 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
             num_learners=settings["num_learners"],
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
-        .callbacks(MarioMetricsCallback)
+        .callbacks(MarioMetricsCallback, on_algorithm_init=local_learner_uses_every_core)
         # An env that raises (e.g. an emulator error) is recreated and its episode dropped,
         # counted in `env_runners/num_env_step_failures`; an env runner that dies (a crashed
         # emulator process, a lost node) is restarted. Training goes on in both cases.
@@ -131,6 +134,21 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
                          restart_failed_sub_environments=True)
         .debugging(seed=settings["seed"])
     )
+
+
+def local_learner_uses_every_core(*, algorithm, **kwargs) -> None:
+    """With the learner in the trial's driver (`num_learners=0`: the debug and cpu presets), let
+    torch use every core of the node for the update.
+
+    Ray gives the 1-CPU driver actor OMP_NUM_THREADS=1, but PPO and DQN sample and learn in turns,
+    so the env runners' cores idle during the update. Measured with `mario-rllib bench learner`
+    on 2 cores: 1.64x the samples/s for PPO's learner and 1.82x for DQN's, against 1 thread.
+    A learner actor (`num_learners >= 1`, the gpu preset) keeps the threads Ray gives it.
+    """
+    if algorithm.config.num_learners == 0:
+        import torch
+
+        torch.set_num_threads(os.cpu_count() or 1)
 
 
 def mario_module_spec(module_class: type, settings: Mapping[str, Any], *, obs_mode: str,

@@ -1,0 +1,325 @@
+"""`mario-rllib bench sampling / learner / peer`: RLlib's pipeline against the raw emulator and a peer.
+
+- sampling: RLlib's own `SingleAgentEnvRunner`s (our env, connectors and the experiment's RLModule,
+  inference included, as in training) as Ray actors of one CPU each, for 1..N runners and k envs
+  per runner. NES frames are counted in the envs themselves. Each configuration takes turns of
+  about 2 s with the raw emulator (in this process), and its ratio is to those turns, so drift in
+  the machine's speed hits both alike. The report splits a step's time into its stages (env,
+  inference, connectors, and the rest) from RLlib's own timers.
+- learner: the experiment's algorithm built here with local sampling (`num_env_runners=0`), a few
+  iterations, and the samples its learner consumes per second of `learner_update_timer`.
+- peer: the official PyTorch Mario tutorial's DDQN loop, rewritten from its description
+  (`mario_rllib/peer_ddqn.py`), acting alone and acting + learning, in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from mario_rllib.bench import RawEmulator, Throughput
+
+SAMPLING_TURN_S = 2.0
+"""The raw emulator and RLlib sampling take turns this long."""
+
+STAGES = {
+    "env_step": "env_step_timer",
+    "module_inference": "rlmodule_inference_timer",
+    "env_to_module_connectors": ("env_to_module_connector", "connector_pipeline_timer"),
+    "module_to_env_connectors": ("module_to_env_connector", "connector_pipeline_timer"),
+}
+"""Where a sampled step's time goes, by RLlib's env-runner timers (seconds per env-vector step)."""
+
+
+def _nes_frames(runner) -> int:
+    """NES frames stepped by all envs of an env runner (read inside its actor)."""
+    vector = runner.env.unwrapped
+    return sum(env.unwrapped.nes_frames for env in vector.envs)
+
+
+def _stage_seconds(metrics: dict) -> dict[str, float]:
+    out = {}
+    for stage, key in STAGES.items():
+        value = metrics[key[0]][key[1]] if isinstance(key, tuple) else metrics.get(key)
+        if value is not None:
+            out[stage] = float(value)
+    return out
+
+
+def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: float,
+                     seed: int = 0, baseline=None) -> dict[str, Any]:
+    """RLlib sampling with `runners` env-runner actors of `envs_per_runner` envs, taking turns
+    with a baseline in this process (default: the raw emulator) for about `seconds` each.
+
+    The baseline is anything with `run(seconds) -> Throughput` and `close()`.
+    """
+    import ray
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    from mario_rllib.envs import register_mario_envs
+    from tune_configs import load_experiment
+
+    register_mario_envs()
+    config = load_experiment(algo).build_config("cpu", seed=seed).env_runners(
+        num_env_runners=runners, num_envs_per_env_runner=envs_per_runner,
+        num_cpus_per_env_runner=1)
+    remote = ray.remote(num_cpus=1)(SingleAgentEnvRunner)
+    actors = [remote.remote(config=config, worker_index=i + 1, num_workers=runners)
+              for i in range(runners)]
+    raw = RawEmulator(seed) if baseline is None else baseline
+    try:
+        # Warm-up (module build, first inference, emulator start), and a rate estimate.
+        start = time.perf_counter()
+        ray.get([a.sample.remote(num_timesteps=16 * envs_per_runner) for a in actors])
+        estimate = 16 * envs_per_runner / max(time.perf_counter() - start, 1e-3)
+        ray.get([a.get_metrics.remote() for a in actors])  # reset the timers' windows
+        # The raw emulator and RLlib take turns, in rounds of about SAMPLING_TURN_S each, so the
+        # machine's drift hits both alike.
+        rounds = max(1, round(seconds / SAMPLING_TURN_S))
+        per_turn = max(4 * envs_per_runner, int(estimate * SAMPLING_TURN_S))
+        raw_tp, ours = Throughput(), Throughput()
+        metrics = []
+        for _ in range(rounds):
+            raw_tp += raw.run(SAMPLING_TURN_S)
+            frames_before = sum(ray.get([a.apply.remote(_nes_frames) for a in actors]))
+            start = time.perf_counter()
+            episodes = ray.get([a.sample.remote(num_timesteps=per_turn) for a in actors])
+            elapsed = time.perf_counter() - start
+            frames = sum(ray.get([a.apply.remote(_nes_frames) for a in actors])) - frames_before
+            ours += Throughput(sum(len(e) for batch in episodes for e in batch), frames, elapsed)
+            metrics += ray.get([a.get_metrics.remote() for a in actors])
+    finally:
+        raw.close()
+        for actor in actors:
+            ray.kill(actor)
+    stages = [_stage_seconds(m) for m in metrics]
+    stage_ms = {key: 1e3 * float(np.mean([s[key] for s in stages if key in s]))
+                for key in STAGES if any(key in s for s in stages)}
+    # Wall time per vector step (k envs) in one runner, less what RLlib's timers account for:
+    # episode bookkeeping, callbacks, metrics, the sample call itself.
+    wall_ms = 1e3 * runners * envs_per_runner / ours.agent_steps_per_s
+    stage_ms["other"] = max(0.0, wall_ms - sum(stage_ms.values()))
+    return {
+        "runners": runners,
+        "envs_per_runner": envs_per_runner,
+        "cores_used": runners,
+        "agent_steps_per_s": round(ours.agent_steps_per_s, 1),
+        "frames_per_s": round(ours.frames_per_s, 1),
+        "frames_per_s_per_core": round(ours.frames_per_s / runners, 1),
+        "baseline_agent_steps_per_s": round(raw_tp.agent_steps_per_s, 1),
+        "raw_frames_per_s": round(raw_tp.frames_per_s, 1),
+        # RLlib sampling frames/s per core used / the baseline's (the raw emulator's) frames/s.
+        "ratio_to_raw": round(ours.frames_per_s / runners / raw_tp.frames_per_s, 3),
+        "stage_ms_per_vector_step": {k: round(v, 3) for k, v in stage_ms.items()},
+    }
+
+
+def run_sampling_benchmark(algo: str = "ppo", seconds: float = 10.0,
+                           runner_counts: list[int] | None = None,
+                           envs_per_runner: list[int] | None = None, seed: int = 0,
+                           print_fn: Callable[[str], None] = print) -> dict[str, Any]:
+    import ray
+
+    cores = os.cpu_count() or 1
+    runner_counts = runner_counts or list(range(1, cores + 1))
+    envs_per_runner = envs_per_runner or [1, 2, 4]
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=max(runner_counts), include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        rows = [measure_sampling(algo, n, k, seconds, seed)
+                for k in envs_per_runner for n in runner_counts]
+    finally:
+        if started:
+            ray.shutdown()
+    print_fn("")
+    print_fn(f"RLlib sampling ({algo} module, gray84, inference included), "
+             f"{seconds:g} s per configuration, in turns with the raw emulator:")
+    print_fn(f"{'runners x envs':<16} {'agent steps/s':>14} {'NES frames/s':>13} "
+             f"{'per core':>9} {'raw':>7} {'÷ raw':>7}   stage ms per vector step")
+    for row in rows:
+        stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stage_ms_per_vector_step"].items())
+        print_fn(f"{row['runners']} x {row['envs_per_runner']:<12} {row['agent_steps_per_s']:>14.1f} "
+                 f"{row['frames_per_s']:>13.1f} {row['frames_per_s_per_core']:>9.1f} "
+                 f"{row['raw_frames_per_s']:>7.1f} {row['ratio_to_raw']:>7.3f}   {stages}")
+    report: dict[str, Any] = {"algo": algo, "configs": rows}
+    # The headline: the `cpu` preset's envs per runner (what users run), if measured.
+    from tune_configs.common import RESOURCE_PRESETS
+
+    preset_k = RESOURCE_PRESETS["cpu"]["envs_per_runner"]
+    best_k = preset_k if preset_k in envs_per_runner else max(envs_per_runner)
+    one = next(r for r in rows if r["runners"] == 1 and r["envs_per_runner"] == best_k)
+    top = max((r for r in rows if r["envs_per_runner"] == best_k), key=lambda r: r["runners"])
+    report["envs_per_runner"] = best_k
+    report["sampling_ratio_to_raw"] = one["ratio_to_raw"]
+    if top["runners"] > 1:
+        # Per-core throughput with N runners / with 1, each as its ratio to the raw emulator of
+        # its own turns (the machine drifts by ~15% between configurations). The unnormalised
+        # one, total with N / (N x one runner), is kept beside it.
+        report["scaling_efficiency"] = round(top["ratio_to_raw"] / one["ratio_to_raw"], 3)
+        report["scaling_efficiency_unnormalised"] = round(
+            top["frames_per_s"] / (top["runners"] * one["frames_per_s"]), 3)
+        report["scaling_runners"] = top["runners"]
+        print_fn(f"scaling 1 -> {top['runners']} runners ({best_k} env(s) each): "
+                 f"{report['scaling_efficiency']:.3f} efficiency (per core, against the raw "
+                 f"emulator of the same turns; {report['scaling_efficiency_unnormalised']:.3f} "
+                 f"from the rates alone)")
+    return report
+
+
+LEARNER_OVERRIDES = {
+    # Smaller batches than the `cpu` preset's, so a measured iteration takes seconds; the learner's
+    # minibatch (PPO) and batch (DQN) sizes, which set its per-sample cost, stay the preset's.
+    "ppo": {"train_batch_size": 1024, "num_epochs": 2},
+    "dqn": {"learning_starts": 200, "steps_per_iteration": 200, "buffer_capacity": 5_000},
+}
+QUICK_LEARNER_OVERRIDES = {
+    "ppo": {"train_batch_size": 512, "num_epochs": 1},
+    "dqn": {"learning_starts": 100, "steps_per_iteration": 100, "buffer_capacity": 2_000},
+}
+
+
+def measure_learner(algo: str, torch_threads: int, quick: bool = False,
+                    seed: int = 0) -> dict[str, Any]:
+    """Samples the experiment's learner consumes per second of its update, on this machine's CPU
+    (or its GPU, when torch sees one), with `torch_threads` torch threads.
+
+    The algorithm is built here with local sampling; iteration 1 warms up (and fills DQN's
+    replay), iteration 2 is measured from RLlib's own counters: module steps trained, over
+    `learner_update_timer` x the number of updates (one per PPO iteration; one per train batch
+    for DQN).
+    """
+    import torch
+
+    from mario_rllib.envs import register_mario_envs
+    from tune_configs import load_experiment
+
+    register_mario_envs()
+    overrides = (QUICK_LEARNER_OVERRIDES if quick else LEARNER_OVERRIDES)[algo]
+    gpus = 1 if torch.cuda.is_available() else 0
+    config = load_experiment(algo).build_config("cpu", seed=seed, **overrides).env_runners(
+        num_env_runners=0, num_envs_per_env_runner=1).learners(num_learners=0,
+                                                               num_gpus_per_learner=gpus)
+    previous = torch.get_num_threads()
+    algorithm = config.build_algo()
+    # After the build: the experiments' `on_algorithm_init` gives a local learner every core.
+    torch.set_num_threads(torch_threads)
+    try:
+        algorithm.train()
+        result = algorithm.train()
+    finally:
+        algorithm.stop()
+        torch.set_num_threads(previous)
+    trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
+    update_s = result["timers"]["learner_update_timer"]
+    batch = config.train_batch_size_per_learner
+    updates = 1 if algo == "ppo" else max(1.0, trained / batch)
+    return {
+        "device": torch.cuda.get_device_name(0) if gpus else "cpu",
+        "torch_threads": torch_threads,
+        "samples_trained": int(trained),
+        "update_seconds": round(update_s * updates, 3),
+        "samples_per_s": round(trained / (update_s * updates), 1),
+    }
+
+
+def run_learner_benchmark(quick: bool = False, seed: int = 0,
+                          print_fn: Callable[[str], None] = print) -> dict[str, Any]:
+    """Each algorithm's learner on 1 torch thread (what Ray gives a trial's 1-CPU driver, where the
+    `cpu` preset's learner runs) and on every core."""
+    import ray
+    import torch
+
+    cores = os.cpu_count() or 1
+    thread_counts = [1] if quick or cores == 1 else [1, cores]
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        report = {algo: {f"threads_{t}": measure_learner(algo, t, quick, seed)
+                         for t in thread_counts} for algo in ("ppo", "dqn")}
+    finally:
+        if started:
+            ray.shutdown()
+    device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
+    print_fn("")
+    print_fn(f"learner throughput on {device} (samples consumed per second of update):")
+    print_fn(f"{'algorithm':<10} {'torch threads':>14} {'samples':>9} {'seconds':>9} "
+             f"{'samples/s':>10} {'÷ 1 thread':>11}")
+    for algo, rows in report.items():
+        base = rows["threads_1"]["samples_per_s"]
+        for row in rows.values():
+            print_fn(f"{algo:<10} {row['torch_threads']:>14} {row['samples_trained']:>9} "
+                     f"{row['update_seconds']:>9.2f} {row['samples_per_s']:>10.1f} "
+                     f"{row['samples_per_s'] / base:>11.2f}")
+    return report
+
+
+def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | None = None,
+                       print_fn: Callable[[str], None] = print) -> dict[str, Any]:
+    """The PyTorch tutorial's DDQN loop (one process, 1 torch thread) against ours on one core:
+    RLlib sampling with 1 env runner of 1 env (like for like: the tutorial steps one env) and of
+    the `cpu` preset's envs, each taking turns with the tutorial's acting loop; then the tutorial
+    acting and learning, and its learner against our DQN learner on 1 thread."""
+    import ray
+    import torch
+
+    from mario_rllib.peer_ddqn import TutorialLoop
+    from tune_configs.common import RESOURCE_PRESETS
+
+    preset_k = RESOURCE_PRESETS["cpu"]["envs_per_runner"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
+                                    baseline=TutorialLoop(seed, learn=False))
+                for k in sorted({1, preset_k})}
+        full_loop = TutorialLoop(seed, learn=True)
+        full = full_loop.run(seconds)
+        full_loop.close()
+    finally:
+        torch.set_num_threads(previous)
+        if started:
+            ray.shutdown()
+    peer_steps = {k: row["baseline_agent_steps_per_s"] for k, row in ours.items()}
+    report: dict[str, Any] = {
+        "tutorial_acting_agent_steps_per_s": peer_steps[1],
+        "tutorial_acting_and_learning_agent_steps_per_s": round(full.agent_steps_per_s, 1),
+        "ours_sampling_1x1_agent_steps_per_s": ours[1]["agent_steps_per_s"],
+        # ours ÷ the peer on one core, the same work (env, preprocessing, stacking, inference),
+        # measured in turns
+        "peer_ratio": round(ours[1]["agent_steps_per_s"] / peer_steps[1], 3),
+        f"peer_ratio_1x{preset_k}": round(ours[preset_k]["agent_steps_per_s"]
+                                          / peer_steps[preset_k], 3),
+    }
+    print_fn("")
+    print_fn("peer: the PyTorch Mario tutorial's DDQN loop, one process, 1 torch thread, in turns "
+             "with ours on one core")
+    print_fn(f"{'what':<56} {'agent steps/s':>14} {'÷ tutorial':>11}")
+    for k, row in ours.items():
+        print_fn(f"{'tutorial loop, acting only':<56} {peer_steps[k]:>14.1f} {1:>11.3f}")
+        print_fn(f"{f'ours: RLlib sampling, 1 runner x {k} env(s) (PPO module)':<56} "
+                 f"{row['agent_steps_per_s']:>14.1f} {row['agent_steps_per_s'] / peer_steps[k]:>11.3f}")
+    print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
+             f"{full.agent_steps_per_s:>14.1f}")
+    print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
+    ours_dqn = (learner or {}).get("dqn", {}).get("threads_1")
+    if ours_dqn and full_loop.learner_samples_per_s:
+        report["tutorial_learner_samples_per_s"] = round(full_loop.learner_samples_per_s, 1)
+        report["learner_ratio"] = round(
+            ours_dqn["samples_per_s"] / full_loop.learner_samples_per_s, 3)
+        print_fn(f"DQN learner, samples/s on 1 thread: ours {ours_dqn['samples_per_s']:.1f}, "
+                 f"tutorial {full_loop.learner_samples_per_s:.1f} "
+                 f"(ours ÷ tutorial {report['learner_ratio']:.3f}; ours is dueling: two 512-unit "
+                 f"streams, twice the dense weights)")
+    return report

@@ -54,9 +54,9 @@ RESOURCE_PRESETS: dict[str, dict[str, Any]] = {
     # leaves learners alone, so "gpu,debug" is a quick check of a GPU learner.
     "debug": {"num_env_runners": 0, "envs_per_runner": 1, "max_episode_steps": 100},
     # A laptop: one env runner per core, the learner in the driver. 4 envs per runner: one
-    # batched inference for 4 env steps; `mario-rllib bench sampling` measured 0.82 of the raw
-    # emulator's frames/s per core with 4, 0.72 with 2, 0.61 with 1 (2 cores; noisy, same order
-    # in a second run).
+    # batched inference for 4 env steps; `mario-rllib bench sampling` measured 0.81 of the raw
+    # emulator's frames/s per core with 4, 0.75 with 2, 0.63 with 1 (2 cores; 4 was best in four
+    # of five runs, 2 in the fifth).
     "cpu": {**_cpu_runners(), "envs_per_runner": 4, "num_learners": 0, "gpus_per_learner": 0},
     # One GPU learner and many CPU env runners (a `ray up` cluster or a GPU workstation).
     "gpu": {"num_env_runners": 16, "envs_per_runner": 2, "num_cpus_per_env_runner": 1,

@@ -162,19 +162,24 @@ def test_submit_runs_a_debug_training_job_on_both_nodes(loopback_cluster, tmp_pa
 
 
 def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster, tmp_path):
+    ITERS = 10  # noqa: N806  (long enough to kill a runner mid-job on a busy machine)
     storage = tmp_path / "results"
     before = {actor["actor_id"] for actor in env_runners(loopback_cluster, None)}
     job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "2",
-                 "--stop-iters", "5", "--storage-path", str(storage), "--name", "kill",
+                 "--stop-iters", str(ITERS), "--storage-path", str(storage), "--name", "kill",
                  wait=True)
     try:
         deadline = time.time() + 300
-        while not results(storage / "kill"):  # the first iteration is done: runners are busy
+        victim = None
+        while victim is None:  # an env runner of this job, alive after its first iteration
             assert job.poll() is None, job.communicate()
-            assert time.time() < deadline, "no training iteration in 300 s"
+            assert time.time() < deadline, "no env runner alive after an iteration in 300 s"
+            if results(storage / "kill"):
+                victim = next((actor for actor in env_runners(loopback_cluster, None)
+                               if actor["actor_id"] not in before and actor["state"] == "ALIVE"),
+                              None)
             time.sleep(0.5)
-        victim = next(actor for actor in env_runners(loopback_cluster, None)
-                      if actor["actor_id"] not in before and actor["state"] == "ALIVE")
+        assert len(results(storage / "kill")) < ITERS, "the job ended before the kill"
         os.kill(int(victim["pid"]), signal.SIGKILL)  # a local process: both nodes are this machine
         stdout, stderr = job.communicate(timeout=600)
     finally:
@@ -182,7 +187,7 @@ def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster,
             job.kill()
     assert job.returncode == 0, stdout + stderr
     rows = results(storage / "kill")
-    assert rows[-1]["training_iteration"] == 5  # every iteration after the kill completed
+    assert rows[-1]["training_iteration"] == ITERS  # every iteration after the kill completed
     healthy = [row["fault_tolerance"]["num_healthy_workers"] for row in rows]
     assert healthy[0] == 2 and min(healthy) == 1  # RLlib saw the dead runner and went on
     assert "| env runners 1/2 healthy" in stdout  # and the progress line says so

@@ -14,9 +14,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,22 @@ STAGES = {
     "module_to_env_connectors": ("module_to_env_connector", "connector_pipeline_timer"),
 }
 """Where a sampled step's time goes, by RLlib's env-runner timers (seconds per env-vector step)."""
+
+
+@contextlib.contextmanager
+def _local_ray(num_cpus: int) -> Iterator[None]:
+    """A quiet local Ray for the benchmark, unless one is already up (then it is left as is)."""
+    import ray
+
+    started = not ray.is_initialized()
+    if started:
+        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
+                 configure_logging=False)
+    try:
+        yield
+    finally:
+        if started:
+            ray.shutdown()
 
 
 def _nes_frames(runner) -> int:
@@ -122,21 +139,12 @@ def run_sampling_benchmark(algo: str = "ppo", seconds: float = 10.0,
                            runner_counts: list[int] | None = None,
                            envs_per_runner: list[int] | None = None, seed: int = 0,
                            print_fn: Callable[[str], None] = print) -> dict[str, Any]:
-    import ray
-
     cores = os.cpu_count() or 1
     runner_counts = runner_counts or list(range(1, cores + 1))
     envs_per_runner = envs_per_runner or [1, 2, 4]
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=max(runner_counts), include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-    try:
+    with _local_ray(max(runner_counts)):
         rows = [measure_sampling(algo, n, k, seconds, seed)
                 for k in envs_per_runner for n in runner_counts]
-    finally:
-        if started:
-            ray.shutdown()
     print_fn("")
     print_fn(f"RLlib sampling ({algo} module, gray84, inference included), "
              f"{seconds:g} s per configuration, in turns with the raw emulator:")
@@ -232,21 +240,13 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
                           print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     """Each algorithm's learner on 1 torch thread (what Ray gives a trial's 1-CPU driver, where the
     `cpu` preset's learner runs) and on every core."""
-    import ray
     import torch
 
     cores = os.cpu_count() or 1
     thread_counts = [1] if quick or cores == 1 else [1, cores]
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=cores, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
-    try:
+    with _local_ray(cores):
         report = {algo: {f"threads_{t}": measure_learner(algo, t, quick, seed)
                          for t in thread_counts} for algo in ("ppo", "dqn")}
-    finally:
-        if started:
-            ray.shutdown()
     device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print_fn("")
     print_fn(f"learner throughput on {device} (samples consumed per second of update):")
@@ -267,7 +267,6 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     RLlib sampling with 1 env runner of 1 env (like for like: the tutorial steps one env) and of
     the `cpu` preset's envs, each taking turns with the tutorial's acting loop; then the tutorial
     acting and learning, and its learner against our DQN learner on 1 thread."""
-    import ray
     import torch
 
     from mario_rllib.peer_ddqn import TutorialLoop
@@ -276,21 +275,16 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     preset_k = RESOURCE_PRESETS["cpu"]["envs_per_runner"]
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
-    started = not ray.is_initialized()
-    if started:
-        ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False,
-                 configure_logging=False)
     try:
-        ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
-                                    baseline=TutorialLoop(seed, learn=False))
-                for k in sorted({1, preset_k})}
+        with _local_ray(1):
+            ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
+                                        baseline=TutorialLoop(seed, learn=False))
+                    for k in sorted({1, preset_k})}
         full_loop = TutorialLoop(seed, learn=True)
         full = full_loop.run(seconds)
         full_loop.close()
     finally:
         torch.set_num_threads(previous)
-        if started:
-            ray.shutdown()
     peer_steps = {k: row["baseline_agent_steps_per_s"] for k, row in ours.items()}
     report: dict[str, Any] = {
         "tutorial_acting_agent_steps_per_s": peer_steps[1],

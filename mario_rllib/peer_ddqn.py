@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from mario_rllib.actions import controller_bytes
+from mario_rllib.bench import Throughput
 
 SKIP = 4
 STACK = 4
@@ -164,9 +165,6 @@ class TutorialLoop:
     act, step, cache, and with `learn`, `learn()` every 3 steps. The burn-in happens here."""
 
     def __init__(self, seed: int = 0, learn: bool = False):
-        from mario_rllib.bench import Throughput
-
-        self._throughput = Throughput
         self.env = TutorialEnv()
         self.agent = TutorialAgent(actions=2, memory=2_000, seed=seed)
         self.learn = learn
@@ -183,13 +181,13 @@ class TutorialLoop:
             self.agent.learn()
         self.state = self.env.reset() if done or info.get("flag_get") else next_state
 
-    def run(self, seconds: float):
+    def run(self, seconds: float) -> Throughput:
         steps, frames_before = 0, self.env.nes_frames
         start = time.perf_counter()
         while (elapsed := time.perf_counter() - start) < seconds:
             self._step(self.learn)
             steps += 1
-        return self._throughput(steps, self.env.nes_frames - frames_before, elapsed)
+        return Throughput(steps, self.env.nes_frames - frames_before, elapsed)
 
     @property
     def learner_samples_per_s(self) -> float | None:

@@ -57,6 +57,7 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
         self._frame_shape: tuple[int, ...] | None = None
         self._stacked_space: gym.spaces.Box | None = None  # built once: a Box costs ~0.2 ms
         self._stored_frame_bytes = 0  # updated by add(), logged by sample()
+        self._frame_bytes: dict[tuple[str, int], int] = {}  # (episode id, length) -> frame bytes
         self.current_beta: float | None = None
         self._observation_space: gym.Space | None = None  # shared by all stored episodes
 
@@ -123,15 +124,20 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
 
     def stored_frame_bytes(self) -> int:
         """Bytes of the stored frames (compressed or not): nearly all the buffer holds (see
-        `mario-rllib bench replay` for the rest)."""
-        total = 0
+        `mario-rllib bench replay` for the rest). Counted once per episode and length, so a call
+        after each `add()` touches only the episodes that add changed, not every frame."""
+        sizes = {}
         for episode in self.episodes:
             data = episode.observations.data
-            if isinstance(data, np.ndarray) and data.dtype != object:
-                total += data.nbytes
-            else:  # LZ4 blocks, or a list of frames (an episode never made numpy)
-                total += sum(len(f) if isinstance(f, bytes) else f.nbytes for f in data)
-        return total
+            key = (episode.id_, len(data))
+            sizes[key] = self._frame_bytes.get(key)
+            if sizes[key] is None:
+                if isinstance(data, np.ndarray) and data.dtype != object:
+                    sizes[key] = data.nbytes
+                else:  # LZ4 blocks, or a list of frames (an episode never made numpy)
+                    sizes[key] = sum(len(f) if isinstance(f, bytes) else f.nbytes for f in data)
+        self._frame_bytes = sizes  # evicted episodes drop out
+        return sum(sizes.values())
 
     def stack(self, episode: SingleAgentEpisode, t: int) -> np.ndarray:
         """The `num_frames` frames ending at step t of a stored episode, on the last axis, with

@@ -19,6 +19,9 @@ UPLOAD_EXCLUDES = [".venv", ".git", "ray_results", "**/__pycache__", "*.mp4", "*
                    "learning_check"]
 """Never uploaded with the working directory: environments, results, videos."""
 
+TOKEN_FILE = Path.home() / ".ray" / "auth_token"
+"""Where Ray 2.60 keeps the token its heads (and clients) use."""
+
 
 def submit(address: str, train_args: Sequence[str], *, working_dir: str = ".",
            wait: bool = False, timeout_s: float = 3600.0,
@@ -26,8 +29,7 @@ def submit(address: str, train_args: Sequence[str], *, working_dir: str = ".",
     """Submit the job; with `wait`, follow it to its end and return 0 only if it succeeded."""
     if not Path(working_dir).is_dir():
         raise ValueError(f"bad --working-dir {working_dir!r}: no such directory")
-    token_file = Path.home() / ".ray" / "auth_token"
-    if os.environ.get("RAY_AUTH_MODE") is None and token_file.is_file():
+    if os.environ.get("RAY_AUTH_MODE") is None and TOKEN_FILE.is_file():
         # Ray 2.60 heads require a token; the client sends it only in "token" mode, which Ray
         # reads when it is imported, so before the import below.
         os.environ["RAY_AUTH_MODE"] = "token"

@@ -71,6 +71,8 @@ def test_running_episode_added_in_chunks_is_stacked_across_the_boundary():
     replay.add(running)
     replay.add(successor)
     assert len(replay.episodes) == 1 and replay.get_num_timesteps() == 6
+    # the per-episode byte count follows the episode as it grows
+    assert replay.stored_frame_bytes() == sum(len(f) for f in replay.episodes[0].observations.data)
     samples = by_start(replay.sample(300, n_step=1, gamma=0.9, beta=0.0))
     assert set(samples) == set(range(6))
     assert samples[4].get_observations(0)[0, 0].tolist() == [11, 12, 13, 14]

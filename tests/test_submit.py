@@ -23,12 +23,13 @@ from pathlib import Path
 
 import pytest
 
+from mario_rllib.submit import TOKEN_FILE
+
 pytestmark = pytest.mark.slow
 
 BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parents[1]
 HEAD_CPUS = WORKER_CPUS = 2
-TOKEN_FILE = Path.home() / ".ray" / "auth_token"
 
 
 def free_port() -> int:

@@ -185,10 +185,13 @@ LEARNER_OVERRIDES = {
     # minibatch (PPO) and batch (DQN) sizes, which set its per-sample cost, stay the preset's.
     "ppo": {"train_batch_size": 1024, "num_epochs": 2},
     "dqn": {"learning_starts": 200, "steps_per_iteration": 200, "buffer_capacity": 5_000},
+    "dreamerv3": {"buffer_capacity": 5_000},  # the preset's XS and 8 x 32 batches
 }
 QUICK_LEARNER_OVERRIDES = {
     "ppo": {"train_batch_size": 512, "num_epochs": 1},
     "dqn": {"learning_starts": 100, "steps_per_iteration": 100, "buffer_capacity": 2_000},
+    "dreamerv3": {"batch_size_B": 2, "batch_length_T": 16, "horizon_H": 5,
+                  "buffer_capacity": 1_000},
 }
 
 
@@ -200,7 +203,7 @@ def measure_learner(algo: str, torch_threads: int, quick: bool = False,
     The algorithm is built here with local sampling; iteration 1 warms up (and fills DQN's
     replay), iteration 2 is measured from RLlib's own counters: module steps trained, over
     `learner_update_timer` x the number of updates (one per PPO iteration; one per train batch
-    for DQN).
+    for DQN). DreamerV3's samples are the B x T steps each update replays (RLlib counts B).
     """
     import torch
 
@@ -224,9 +227,16 @@ def measure_learner(algo: str, torch_threads: int, quick: bool = False,
         algorithm.stop()
         torch.set_num_threads(previous)
     trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
-    update_s = result["timers"]["learner_update_timer"]
-    batch = config.train_batch_size_per_learner
-    updates = 1 if algo == "ppo" else max(1.0, trained / batch)
+    if algo == "dreamerv3":  # rows of B x T steps; one update per iteration at these ratios
+        # DreamerV3 times each update (with its draw from the replay buffer) on its own.
+        from ray.rllib.utils.metrics import LEARN_ON_BATCH_TIMER
+
+        update_s = result["timers"][LEARN_ON_BATCH_TIMER]
+        trained, updates = config.batch_size_B * config.batch_length_T, 1
+    else:
+        update_s = result["timers"]["learner_update_timer"]
+        batch = config.train_batch_size_per_learner
+        updates = 1 if algo == "ppo" else max(1.0, trained / batch)
     return {
         "device": torch.cuda.get_device_name(0) if gpus else "cpu",
         "torch_threads": torch_threads,
@@ -246,7 +256,7 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
     thread_counts = [1] if quick or cores == 1 else [1, cores]
     with _local_ray(cores):
         report = {algo: {f"threads_{t}": measure_learner(algo, t, quick, seed)
-                         for t in thread_counts} for algo in ("ppo", "dqn")}
+                         for t in thread_counts} for algo in ("ppo", "dqn", "dreamerv3")}
     device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print_fn("")
     print_fn(f"learner throughput on {device} (samples consumed per second of update):")

@@ -79,9 +79,6 @@ def _run_bench(args: argparse.Namespace) -> int:
         report["peer_ratio"] = report["peer"]["peer_ratio"]
     if args.what in (None, "replay"):
         report.update(run_replay_benchmark(args.replay_steps, args.seed, print_json=False))
-        # DreamerV3 (issue #5) is not built yet: its figure is missing, said so, not invented.
-        report["dreamerv3"] = {"replay_bytes_per_transition": None,
-                               "note": "no DreamerV3 experiment yet"}
     print(json.dumps(report))
     return 0
 
@@ -269,6 +266,35 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_dream(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "dream",
+        help="a DreamerV3 agent's world model: real vs imagined frames, to a GIF or MP4",
+        description="Play a real episode with a DreamerV3 checkpoint's agent; let its world "
+        "model observe the first --observe frames, then imagine --horizon steps open-loop under "
+        "the agent's real actions. Writes OUT (real | imagined | difference, side by side), "
+        "OUT.json (per-step MSE, SSIM, rewards) and OUT.png (the error per step). A checkpoint "
+        "is pickled code: load only trusted ones.",
+    )
+    parser.add_argument("checkpoint")
+    parser.add_argument("--out", required=True, metavar="OUT.gif|OUT.mp4")
+    parser.add_argument("--observe", type=int, default=5,
+                        help="real frames the world model sees first (default: 5)")
+    parser.add_argument("--horizon", type=int, default=45,
+                        help="steps it then imagines open-loop (default: 45)")
+    parser.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
+    parser.add_argument("--level", default=None, help="another stage than the training one")
+    parser.set_defaults(func=_run_dream)
+
+
+def _run_dream(args: argparse.Namespace) -> int:
+    from mario_rllib.dream import dream
+
+    dream(args.checkpoint, out=args.out, observe=args.observe, horizon=args.horizon,
+          seed=args.seed, level=args.level)
+    return 0
+
+
 def _add_plot(subparsers) -> None:
     parser = subparsers.add_parser(
         "plot", help="learning curves of an experiment to a PNG",
@@ -319,6 +345,7 @@ def _run_submit(args: argparse.Namespace) -> int:
 SUBCOMMANDS: dict[str, Callable] = {
     "train": _add_train,
     "evaluate": _add_evaluate,
+    "dream": _add_dream,
     "plot": _add_plot,
     "submit": _add_submit,
     "play": _add_play,

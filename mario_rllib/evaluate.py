@@ -137,8 +137,9 @@ def build_policy(module, mario: dict, env, explore: bool) -> ModulePolicy:
     config = load_experiment(mario["algo"]).build_config()
     return ModulePolicy(
         module=module,
-        env_to_module=config.build_env_to_module_connector(env=env),
-        module_to_env=config.build_module_to_env_connector(env=env),
+        # All arguments given: some algorithms' configs (DreamerV3's) drop the defaults.
+        env_to_module=config.build_env_to_module_connector(env=env, spaces=None, device=None),
+        module_to_env=config.build_module_to_env_connector(env=env, spaces=None),
         observation_space=env.observation_space,
         action_space=env.action_space,
         explore=explore,
@@ -170,7 +171,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     print_fn(f"evaluating {module_dir} ({mario['algo']}, {'stochastic' if stochastic else 'greedy'})"
              f" on {env_config['levels']}, {episodes} episode(s) from seed {seed}")
 
-    recorder = _VideoRecorder(video, fps=60 / env_config["frame_skip"]) if video else None
+    recorder = VideoRecorder(video, fps=60 / env_config["frame_skip"]) if video else None
     try:
         records, summary = rollout.play(
             env, policy, episodes, seed, print_fn=print_fn,
@@ -198,7 +199,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     return result
 
 
-class _VideoRecorder:
+class VideoRecorder:
     """Frames -> an .mp4 (H.264 through imageio-ffmpeg) or a .gif, streamed to disk."""
 
     def __init__(self, path: str, fps: float):

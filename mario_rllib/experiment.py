@@ -173,6 +173,8 @@ def train(request: TrainRequest) -> int:
           f"preset {request.preset}, stop at {_describe_stop(stop)}", flush=True)
     print(f"  writing to {experiment_dir}  (TensorBoard: tensorboard --logdir {storage})",
           flush=True)
+    if hasattr(experiment, "describe"):  # what an iteration does, where it is not obvious
+        print(f"  {experiment.describe(config)}", flush=True)
     tuner = tune.Tuner(
         experiment.RLLIB_ALGO,
         param_space=config,
@@ -262,14 +264,35 @@ def _report(results, experiment_dir: Path) -> int:
     return 1 if unfinished else 0
 
 
+EPISODE_KEYS = ("episode_return_mean", X_POS_MAX_MEAN, X_POS_MAX_MAX, FLAG_RATE)
+"""Episode metrics of the progress line: RLlib reports them only for iterations in which an
+episode ended."""
+
+
 class ProgressLine(tune.Callback):
-    """A Tune callback printing one line per training iteration, checkpoint and error."""
+    """A Tune callback printing one line per training iteration, checkpoint and error.
+
+    An iteration in which no episode ended (DreamerV3's take a few env steps each) shows the
+    trial's last reported episode metrics rather than `-`.
+    """
+
+    def __init__(self):
+        self._episodes: dict[str, dict[str, float]] = {}
 
     def on_trial_start(self, iteration, trials, trial, **info):
         print(f"[{trial.trial_id}] started", flush=True)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        print(format_progress(trial.trial_id, result), flush=True)
+        last = self._episodes.setdefault(trial.trial_id, {})
+        runners = dict(result.get("env_runners", {}))
+        for key in EPISODE_KEYS:
+            value = runners.get(key)
+            if value is None or math.isnan(value):
+                if key in last:
+                    runners[key] = last[key]
+            else:
+                last[key] = value
+        print(format_progress(trial.trial_id, {**result, "env_runners": runners}), flush=True)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
         print(f"[{trial.trial_id}] checkpoint {checkpoint.path}", flush=True)
@@ -281,8 +304,9 @@ class ProgressLine(tune.Callback):
 def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
     flag 0.00 | 0:04:57` (metrics not reported yet, e.g. before the first episode ends, show `-`),
-    and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
-    steps that raised: their episodes were dropped)."""
+    for DreamerV3 `| replayed/env step 63 (target 64)`, and, only when something went wrong,
+    `| env runners 1/2 healthy` and `| env errors 3` (env steps that raised: their episodes were
+    dropped)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
@@ -300,8 +324,18 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
         f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
         f"flag {number(FLAG_RATE, '.2f')} | "
         f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        + _replay_ratio(result)
         + _faults(result)
     )
+
+
+def _replay_ratio(result: Mapping[str, Any]) -> str:
+    """DreamerV3's training ratio as it stands: replayed steps per env step, and the target."""
+    ratio = result.get("actual_training_ratio")
+    if ratio is None:
+        return ""
+    target = result.get("config", {}).get("training_ratio")
+    return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
 
 
 def _faults(result: Mapping[str, Any]) -> str:

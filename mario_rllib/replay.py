@@ -28,11 +28,37 @@ import numpy as np
 from ray.rllib.algorithms.dqn import DQN
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils import force_list
+from ray.rllib.utils.metrics import (
+    ENV_RUNNER_RESULTS,
+    NUM_ENV_STEPS_SAMPLED_LIFETIME,
+    NUM_GRAD_UPDATES_LIFETIME,
+)
+from ray.rllib.utils.replay_buffers.episode_replay_buffer import EpisodeReplayBuffer
 from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import (
     PrioritizedEpisodeReplayBuffer,
 )
 
-_NO_INFO: dict = {}  # stands in for every stored step's info dict (never read by DQN)
+from custom_models.dreamer import DreamerV3
+
+_NO_INFO: dict = {}  # stands in for every stored step's info dict (never replayed)
+
+
+def trim_for_replay(episode: SingleAgentEpisode, space: gym.Space | None) -> gym.Space:
+    """Drop from an episode chunk what neither DQN nor DreamerV3 replays; return the shared space.
+
+    Measured with `mario-rllib bench replay`: per-step info dicts cost about 0.8 KB a step, and
+    each episode carries its own observation-space object, whose low/high arrays cost as much as
+    8 gray frames. Infos are replaced by one shared empty dict, and every episode gets the first
+    episode's space object (`space`, None at first). Frames, actions, rewards and flags are kept.
+    """
+    episode.infos.data = [_NO_INFO] * len(episode.infos.data)
+    if episode.is_done:  # kept only to append a next chunk, which a done episode never gets
+        episode._last_added_observation = episode._last_added_infos = None
+    if space is None:
+        return episode.observation_space
+    if episode.observation_space == space:
+        episode.observation_space = space
+    return space
 
 
 class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer):
@@ -62,21 +88,10 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
         self._observation_space: gym.Space | None = None  # shared by all stored episodes
 
     def add(self, episodes, **kwargs: Any) -> None:
-        """Store episodes without what DQN never replays.
-
-        Measured with `mario-rllib bench replay`: per-step info dicts cost about 0.8 KB a step,
-        and each episode carries its own observation-space object, whose low/high arrays cost
-        as much as 8 frames. Infos are replaced by one shared empty dict, and all episodes share
-        one space object. Frames, actions, rewards and flags are kept as they are.
-        """
+        """Store episodes without what DQN never replays (see `trim_for_replay`), frames
+        compressed if asked."""
         for episode in force_list(episodes):
-            episode.infos.data = [_NO_INFO] * len(episode.infos.data)
-            if episode.is_done:  # kept only to append a next chunk, which a done episode never gets
-                episode._last_added_observation = episode._last_added_infos = None
-            if self._observation_space is None:
-                self._observation_space = episode.observation_space
-            elif episode.observation_space == self._observation_space:
-                episode.observation_space = self._observation_space
+            self._observation_space = trim_for_replay(episode, self._observation_space)
             if self.compress_frames:
                 self._compress_observations(episode)
         super().add(episodes, **kwargs)
@@ -181,3 +196,56 @@ class StackedReplayDQN(DQN):
                 f"{buffer_type.__module__}.{buffer_type.__qualname__}"
             )
         return super()._create_local_replay_buffer_if_necessary(config)
+
+
+class MarioEpisodeReplayBuffer(EpisodeReplayBuffer):
+    """DreamerV3's `EpisodeReplayBuffer`, holding only what DreamerV3 replays: one uint8 64x64x3
+    frame (12,288 bytes), an action, a reward and flags per step.
+
+    Besides `trim_for_replay`'s infos and spaces, it drops the model outputs RLlib's env runners
+    attach to every step: DreamerV3's RSSM state (h, z, the last action) and the one-hot action,
+    5.2 KB a step at size XS (more at larger sizes), which RLlib's buffer keeps and DreamerV3
+    never replays (it recomputes the states from the frames). `mario-rllib bench replay` measures
+    both buffers on the same episodes.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._observation_space: gym.Space | None = None
+
+    def add(self, episodes, **kwargs: Any) -> None:
+        for episode in force_list(episodes):
+            self._observation_space = trim_for_replay(episode, self._observation_space)
+            # Every chunk of an episode loses them, so RLlib's concatenation of a running
+            # episode's chunks (which needs the same keys on both sides) still holds.
+            episode.extra_model_outputs.clear()
+        super().add(episodes, **kwargs)
+
+
+class MarioDreamerV3(DreamerV3):
+    """RLlib's DreamerV3 with `MarioEpisodeReplayBuffer` (DreamerV3 builds a plain
+    `EpisodeReplayBuffer` in `setup` and accepts no other type in its config), and its training
+    ratio counted right.
+
+    RLlib 2.60 computes the actual training ratio from `num_env_steps_trained_lifetime` at the
+    top of its metrics, which DreamerV3 never logs there (its learners log it under `learners/`,
+    counting B rows per update, not B x T steps): `actual_training_ratio` reads 0.0 in every
+    result. Here it is replayed steps (updates x B x T) per env step sampled, the quantity
+    `training_ratio` configures. The sampling loop uses the same property, as RLlib intends.
+    """
+
+    def setup(self, config) -> None:
+        super().setup(config)
+        self.replay_buffer = MarioEpisodeReplayBuffer(
+            capacity=self.config.replay_buffer_config["capacity"],
+            batch_size_B=self.config.batch_size_B,
+            batch_length_T=self.config.batch_length_T,
+        )
+
+    @property
+    def training_ratio(self) -> float:
+        updates = self.metrics.peek(NUM_GRAD_UPDATES_LIFETIME, default=0)
+        sampled = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME),
+                                    default=0)
+        replayed = updates * self.config.batch_size_B * self.config.batch_length_T
+        return replayed / sampled if sampled else 0.0

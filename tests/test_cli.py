@@ -58,6 +58,7 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     lines = result.stdout.strip().splitlines()
     assert any(line.startswith("ours, gray84") for line in lines)
     assert any(line.startswith("dqn (ours, as configured)") for line in lines)
+    assert any(line.startswith("dreamerv3 (ours, as configured)") for line in lines)
     assert any(line.startswith("peer_ratio (ours 1x1 ÷ tutorial, acting)") for line in lines)
     report = json.loads(lines[-1])
     # The headline figures, each a positive finite ratio or rate.
@@ -85,7 +86,7 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
             "env_step", "module_inference", "env_to_module_connectors", "module_to_env_connectors",
             "other"}
         assert all(ms >= 0 for ms in config["stage_ms_per_vector_step"].values())
-    for algo in ("ppo", "dqn"):
+    for algo in ("ppo", "dqn", "dreamerv3"):
         learner = report["learner"][algo]["threads_1"]
         assert learner["samples_per_s"] > 0 and learner["samples_trained"] > 0
     peer = report["peer"]
@@ -95,7 +96,6 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
         peer["ours_sampling_1x1_agent_steps_per_s"] / peer["tutorial_acting_agent_steps_per_s"],
         abs=2e-3)
     assert peer["learner_ratio"] > 0 and peer["tutorial_learner_samples_per_s"] > 0
-    assert report["dreamerv3"]["replay_bytes_per_transition"] is None  # not built: not invented
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
     assert set(env["modes"]) == {"gray84", "rgb64", "raw"}
@@ -121,3 +121,13 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
                                                   abs=1e-3)
     assert dqn["rllib_buffer_bytes_per_transition"] >= 84 * 84
     assert 0 < dqn["ratio_to_rllib_buffer"] <= 1.0  # ours drops infos; never holds more
+    dreamer = report["dreamerv3"]
+    frame = 64 * 64 * 3
+    assert dreamer["replay_transitions"] >= 500 and dreamer["frame_bytes"] == frame
+    # One uint8 frame per step plus a little: the "near 12 KB". RLlib's buffer also keeps
+    # the infos and the RSSM state of every step.
+    assert frame <= dreamer["replay_bytes_per_transition"] < 1.2 * frame
+    assert dreamer["rllib_buffer_bytes_per_transition"] > dreamer["replay_bytes_per_transition"]
+    assert dreamer["ratio_to_frame"] == pytest.approx(
+        dreamer["replay_bytes_per_transition"] / frame, abs=1e-3)
+    assert 0 < dreamer["sample_ms_per_batch"] < 10_000 and dreamer["batch"] == "16 x 64 steps"

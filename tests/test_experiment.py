@@ -34,7 +34,7 @@ def progress_rows(experiment: Path):
                 for row in csv.DictReader(f)]
 
 
-@pytest.fixture(scope="module", params=["ppo", "dqn"])
+@pytest.fixture(scope="module", params=["ppo", "dqn", "dreamerv3"])
 def interrupted_and_resumed(request, tmp_path_factory):
     algo = request.param
     storage = tmp_path_factory.mktemp(f"ray_results_{algo}")
@@ -65,7 +65,9 @@ def test_train_prints_progress_and_writes_tune_outputs(interrupted_and_resumed):
     lines = [line for line in run["first_out"].splitlines() if " iter " in line]
     assert lines, run["first_out"]
     assert re.search(r"\] iter    1 \| +[\d,]+ steps \| +[\d.]+ steps/s \| return +[-\d.]+ \| "
-                     r"x_pos +\d+ \(max [\d,]+\) \| flag [\d.]+ \| 0:\d\d:\d\d$", lines[0]), lines[0]
+                     # `-` until the first episode ends
+                     r"x_pos +(\d+|-) \(max ([\d,]+|-)\) \| flag ([\d.]+|-) \| 0:\d\d:\d\d"
+                     r"( \| replayed/env step [\d,]+ \(target [\d,]+\))?$", lines[0]), lines[0]
     assert f"experiment exp: {run['algo']} on 1-1, preset debug" in run["first_out"]
     (trial,) = run["experiment"].glob("trial_*")
     assert list(trial.glob("events.out.tfevents.*")), "no TensorBoard output"

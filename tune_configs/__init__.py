@@ -12,6 +12,7 @@ from types import ModuleType
 EXPERIMENTS = {
     "ppo": "tune_configs.ppo_mario",
     "dqn": "tune_configs.dqn_mario",
+    "dreamerv3": "tune_configs.dreamerv3_mario",
 }
 
 PRESET_NAMES = ("debug", "cpu", "gpu")

@@ -152,18 +152,21 @@ def local_learner_uses_every_core(*, algorithm, **kwargs) -> None:
 
 
 def mario_module_spec(module_class: type, settings: Mapping[str, Any], *, obs_mode: str,
-                      frame_stack: int, algo: str) -> RLModuleSpec:
-    """The RLModuleSpec of one of our modules: its `model_config` holds the torso (`encoder`) and,
-    under `mario`, what an RLModule checkpoint must carry to be evaluated on its own: the
-    algorithm, the env config and the frame stack. `mario-rllib evaluate` rebuilds the env and
-    connectors from it."""
+                      frame_stack: int, algo: str, **spec_kwargs: Any) -> RLModuleSpec:
+    """The RLModuleSpec of one of our modules: its `model_config` holds the torso (`encoder`,
+    where the experiment has one) and, under `mario`, what an RLModule checkpoint must carry to be
+    evaluated on its own: the algorithm, the env config and the frame stack. `mario-rllib
+    evaluate` rebuilds the env and connectors from it. `spec_kwargs` go to the spec (e.g.
+    `catalog_class`)."""
+    torso = {"encoder": settings["encoder"]} if "encoder" in settings else {}
     return RLModuleSpec(
         module_class=module_class,
         model_config={
-            "encoder": settings["encoder"],
+            **torso,
             "mario": {"algo": algo, "env_config": env_config(settings, obs_mode),
                       "frame_stack": frame_stack},
         },
+        **spec_kwargs,
     )
 
 

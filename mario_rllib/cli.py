@@ -284,6 +284,8 @@ def _add_dream(subparsers) -> None:
                         help="steps it then imagines open-loop (default: 45)")
     parser.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
     parser.add_argument("--level", default=None, help="another stage than the training one")
+    parser.add_argument("--scale", type=int, default=3,
+                        help="each 64x64 panel magnified this many times (default: 3)")
     parser.set_defaults(func=_run_dream)
 
 
@@ -291,7 +293,7 @@ def _run_dream(args: argparse.Namespace) -> int:
     from mario_rllib.dream import dream
 
     dream(args.checkpoint, out=args.out, observe=args.observe, horizon=args.horizon,
-          seed=args.seed, level=args.level)
+          seed=args.seed, level=args.level, scale=args.scale)
     return 0
 
 

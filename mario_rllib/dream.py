@@ -22,14 +22,14 @@ import numpy as np
 
 from mario_rllib.evaluate import VideoRecorder, build_policy, load_module
 
-SCALE = 3  # 64x64 frames shown at 192x192
-HEADER = 22  # pixels above the panels for their titles
+HEADER = 24  # pixels above the panels for their titles (H.264 wants sizes in multiples of 8)
 GAP = 4
 OBSERVED, IMAGINED = "observed", "imagined"
 
 
 def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, seed: int = 0,
-          level: str | None = None, print_fn: Callable[[str], None] = print) -> dict:
+          level: str | None = None, scale: int = 3,
+          print_fn: Callable[[str], None] = print) -> dict:
     """Write the dream video, `<out>.json` and `<out>.png`; return the JSON's content."""
     import torch
 
@@ -41,6 +41,8 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
         raise ValueError(f"bad --out {out!r}: expected a file name ending in .gif or .mp4")
     if observe < 1 or horizon < 1:
         raise ValueError(f"bad --observe {observe} / --horizon {horizon}: expected integers >= 1")
+    if not 1 <= scale <= 8:
+        raise ValueError(f"bad --scale {scale}: expected an integer from 1 to 8")
     module, mario, module_dir = load_module(checkpoint)
     if not hasattr(module, "world_model"):
         raise ValueError(f"checkpoint {checkpoint!r} holds a {mario['algo']} agent, which has no "
@@ -94,7 +96,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
         },
         "steps": steps,
     }
-    _write_video(out, frames, imagined.frames, observe, fps=60 / env_config["frame_skip"])
+    _write_video(out, frames, imagined.frames, observe, scale, fps=60 / env_config["frame_skip"])
     stem = Path(out).with_suffix("")
     Path(f"{stem}.json").write_text(json.dumps(report, indent=2) + "\n")
     _plot(f"{stem}.png", mse, similarity, observe)
@@ -133,12 +135,13 @@ def _mean(values) -> float | None:
     return round(float(np.mean(values)), 6) if values else None
 
 
-def compose(real: np.ndarray, model: np.ndarray, title: str) -> np.ndarray:
-    """One video frame: real | model | |difference| (magnified 2x, as a heat map), with titles."""
+def compose(real: np.ndarray, model: np.ndarray, title: str, scale: int = 3) -> np.ndarray:
+    """One video frame: real | model | |difference| (magnified 2x, as a heat map), with titles,
+    each panel `scale` times the frame's size."""
     import cv2
 
     def up(image: np.ndarray) -> np.ndarray:
-        return cv2.resize(image, None, fx=SCALE, fy=SCALE, interpolation=cv2.INTER_NEAREST)
+        return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
 
     diff = np.abs(real.astype(np.int16) - model.astype(np.int16)).mean(axis=-1)
     heat = cv2.applyColorMap(np.clip(diff * 2, 0, 255).astype(np.uint8), cv2.COLORMAP_INFERNO)
@@ -153,12 +156,13 @@ def compose(real: np.ndarray, model: np.ndarray, title: str) -> np.ndarray:
     return canvas
 
 
-def _write_video(path: str, real: np.ndarray, model: np.ndarray, observe: int, fps: float) -> None:
+def _write_video(path: str, real: np.ndarray, model: np.ndarray, observe: int, scale: int,
+                 fps: float) -> None:
     recorder = VideoRecorder(path, fps=fps)
     try:
         for t in range(len(model)):
             title = f"observed t={t}" if t < observe else f"imagined +{t - observe + 1}"
-            recorder.add(compose(real[t], model[t], title))
+            recorder.add(compose(real[t], model[t], title, scale))
     finally:
         recorder.close()
 

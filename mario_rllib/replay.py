@@ -1,4 +1,6 @@
-"""Prioritized replay that stores single frames and samples stacked ones.
+"""Replay buffers that hold only what their algorithm replays: DQN's and DreamerV3's.
+
+DQN: prioritized replay that stores single frames and samples stacked ones.
 
 RLlib's `PrioritizedEpisodeReplayBuffer` samples an n-step transition as a two-observation episode
 (o_t, o_t+n) with no lookback, so RLlib's `FrameStackingLearner` connector cannot stack it, and it
@@ -16,6 +18,10 @@ of ms. `mario-rllib bench replay` measures both layouts in the same run.
 It also anneals the importance-sampling exponent beta linearly from its initial value to 1 over
 `beta_anneal_steps` agent steps added (Schaul et al. 2016, Sec. 3.4), which RLlib's buffer, given
 a fixed `beta` by DQN, does not.
+
+DreamerV3: RLlib's `EpisodeReplayBuffer` without the infos and the model outputs (the RSSM state)
+that RLlib's env runners attach to every step; `MarioDreamerV3` builds it (and counts its training
+ratio right).
 """
 
 from __future__ import annotations

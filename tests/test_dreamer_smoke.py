@@ -134,6 +134,8 @@ def test_dream_bad_input(trained, tmp_path):
         str(trained["trial"]), "--out", str(tmp_path / "dream.avi"))
     assert "--horizon 0" in error(str(trained["trial"]), "--out", str(tmp_path / "d.gif"),
                                   "--horizon", "0")
+    assert "bad --scale 0" in error(str(trained["trial"]), "--out", str(tmp_path / "d.gif"),
+                                    "--scale", "0")
     assert "does not exist" in error(str(tmp_path / "missing"), "--out", str(tmp_path / "d.gif"))
 
 

@@ -217,3 +217,28 @@ def test_search_space_and_num_samples_make_one_trial_per_point(tmp_path):
     assert sorted((p["lr"], p["seed"]) for p in params) == [
         (0.0001, 10), (0.0001, 11), (0.0003, 10), (0.0003, 11)]
     assert result.stdout.count("; last checkpoint: ") == 4
+
+
+def test_progress_line_keeps_the_last_episode_metrics_and_shows_the_replay_ratio(capsys):
+    """DreamerV3's iterations take a few env steps each: most end no episode. The line shows
+    the trial's last episode metrics then, not `-`, and where the training ratio stands."""
+    from types import SimpleNamespace
+
+    from mario_rllib.experiment import ProgressLine
+
+    line, trial = ProgressLine(), SimpleNamespace(trial_id="t")
+    base = {"time_this_iter_s": 5.0, "config": {"num_env_runners": 0, "training_ratio": 64},
+            "actual_training_ratio": 63.6}
+    line.on_trial_result(0, [], trial, {**base, "training_iteration": 1, "env_runners": {
+        "num_env_steps_sampled": 4, "episode_return_mean": 485.0, "x_pos_max_mean": 564.0,
+        "x_pos_max_max": 822.0, "flag_rate": 0.0}})
+    line.on_trial_result(0, [], trial, {**base, "training_iteration": 2, "env_runners": {
+        "num_env_steps_sampled": 4, "episode_return_mean": float("nan")}})
+    first, second = capsys.readouterr().out.splitlines()
+    assert first.split("steps/s")[1] == second.split("steps/s")[1]
+    assert "return  485.00 | x_pos   564 (max 822) | flag 0.00" in second
+    assert second.endswith(" | replayed/env step 64 (target 64)")
+    # Another trial starts with nothing to show.
+    line.on_trial_result(0, [], SimpleNamespace(trial_id="u"), {
+        **base, "training_iteration": 1, "env_runners": {"num_env_steps_sampled": 4}})
+    assert "return - | x_pos - (max -) | flag -" in capsys.readouterr().out

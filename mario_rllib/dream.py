@@ -20,7 +20,13 @@ from pathlib import Path
 
 import numpy as np
 
-from mario_rllib.evaluate import VideoRecorder, build_policy, load_module
+from mario_rllib.evaluate import (
+    VideoRecorder,
+    build_policy,
+    check_video_path,
+    load_module,
+    make_trained_env,
+)
 
 HEADER = 24  # pixels above the panels for their titles (H.264 wants sizes in multiples of 8)
 GAP = 4
@@ -35,10 +41,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
 
     from custom_models.dreamer.imagine import observe_then_imagine
     from custom_models.dreamer.metrics import ssim
-    from mario_rllib.envs import MarioEnvConfig, make_env
-
-    if Path(out).suffix.lower() not in (".gif", ".mp4"):
-        raise ValueError(f"bad --out {out!r}: expected a file name ending in .gif or .mp4")
+    check_video_path(out, "--out")
     if observe < 1 or horizon < 1:
         raise ValueError(f"bad --observe {observe} / --horizon {horizon}: expected integers >= 1")
     if not 1 <= scale <= 8:
@@ -49,10 +52,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
                          f"world model: `dream` needs a DreamerV3 checkpoint "
                          f"(mario-rllib train --algo dreamerv3)")
     module.eval()
-    env_config = dict(mario["env_config"])
-    if level is not None:
-        env_config["levels"] = level
-    env = make_env(MarioEnvConfig.from_dict(env_config))
+    env, env_config = make_trained_env(mario, level)
     torch.manual_seed(seed)
     try:
         frames, actions, rewards = _play(env, build_policy(module, mario, env, explore=False),

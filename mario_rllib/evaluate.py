@@ -146,6 +146,24 @@ def build_policy(module, mario: dict, env, explore: bool) -> ModulePolicy:
     )
 
 
+def check_video_path(path: str, flag: str) -> None:
+    """A one-line error, before anything loads, for a video name `VideoRecorder` cannot write."""
+    if Path(path).suffix.lower() not in (".gif", ".mp4"):
+        raise ValueError(f"bad {flag} {path!r}: expected a file name ending in .gif or .mp4")
+
+
+def make_trained_env(mario: dict, level: str | None = None, render: bool = False):
+    """The env a module was trained on, from its `model_config["mario"]` (other stages with
+    `level`, frames for a video with `render`); returns the env and its config dict."""
+    from mario_rllib.envs import MarioEnvConfig, make_env
+
+    env_config = dict(mario["env_config"])
+    if level is not None:
+        env_config["levels"] = level
+    env_config["render_mode"] = "rgb_array" if render else None
+    return make_env(MarioEnvConfig.from_dict(env_config)), env_config
+
+
 def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: bool = False,
              level: str | None = None, report: str | None = None, video: str | None = None,
              print_fn: Callable[[str], None] = print) -> dict:
@@ -153,19 +171,13 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     the JSON report (and a video of the first episode); return the report."""
     import torch
 
-    from mario_rllib.envs import MarioEnvConfig, make_env
-
     if episodes < 1:
         raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
-    if video is not None and Path(video).suffix.lower() not in (".mp4", ".gif"):
-        raise ValueError(f"bad --video {video!r}: expected a file name ending in .mp4 or .gif")
+    if video is not None:
+        check_video_path(video, "--video")
     module, mario, module_dir = load_module(checkpoint)
     module.eval()
-    env_config = dict(mario["env_config"])
-    if level is not None:
-        env_config["levels"] = level
-    env_config["render_mode"] = "rgb_array" if video else None
-    env = make_env(MarioEnvConfig.from_dict(env_config))
+    env, env_config = make_trained_env(mario, level, render=video is not None)
     torch.manual_seed(seed)
     policy = build_policy(module, mario, env, explore=stochastic)
     print_fn(f"evaluating {module_dir} ({mario['algo']}, {'stochastic' if stochastic else 'greedy'})"

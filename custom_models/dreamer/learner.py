@@ -33,7 +33,6 @@ the dreamed frames look like Mario. This learner adds, per update and under
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import torch
 from ray.rllib.algorithms.dreamerv3.torch.dreamerv3_torch_learner import DreamerV3TorchLearner
@@ -54,7 +53,7 @@ class MarioDreamerV3Learner(DreamerV3TorchLearner):
 
     @override(DreamerV3TorchLearner)
     def compute_loss_for_module(self, module_id, config, batch, fwd_out):
-        self._dream: dict[str, Any] = {}
+        self._value_targets: torch.Tensor | None = None
         loss = super().compute_loss_for_module(module_id=module_id, config=config, batch=batch,
                                                fwd_out=fwd_out)
         with torch.no_grad():
@@ -62,18 +61,16 @@ class MarioDreamerV3Learner(DreamerV3TorchLearner):
                                   key=module_id, window=1)
             self.metrics.log_dict(self._dream_metrics(module_id, config, batch, fwd_out),
                                   key=module_id, window=1)
-        self._dream = {}
+        self._value_targets = None
         return loss
 
-    # RLlib's loss computes the dream and its value targets inside `compute_loss_for_module`;
-    # keep them for the metrics instead of dreaming twice.
+    # RLlib's loss dreams and computes the dream's value targets inside
+    # `compute_loss_for_module`; keep the targets for the metrics instead of dreaming twice.
     @override(DreamerV3TorchLearner)
-    def _compute_critic_loss(self, *, dream_data, value_targets_t0_to_Hm1_BxT, **kwargs):
-        self._dream["data"] = dream_data
-        self._dream["targets"] = value_targets_t0_to_Hm1_BxT
+    def _compute_critic_loss(self, *, value_targets_t0_to_Hm1_BxT, **kwargs):
+        self._value_targets = value_targets_t0_to_Hm1_BxT
         return super()._compute_critic_loss(
-            dream_data=dream_data, value_targets_t0_to_Hm1_BxT=value_targets_t0_to_Hm1_BxT,
-            **kwargs)
+            value_targets_t0_to_Hm1_BxT=value_targets_t0_to_Hm1_BxT, **kwargs)
 
     def _world_model_metrics(self, module_id, config, batch, fwd_out) -> dict[str, float]:
         # Frames: the module normalised them to [-1, 1]; pixels in [0, 1] are (x + 1) / 2.
@@ -131,9 +128,9 @@ class MarioDreamerV3Learner(DreamerV3TorchLearner):
         # Compare where both returns are well defined: the state is not terminal, it has at
         # least `horizon_H` real steps ahead in its row, and no new episode starts next.
         horizon = config.horizon_H
-        if batch_length_T <= horizon + 1 or "targets" not in self._dream:
+        if batch_length_T <= horizon + 1 or self._value_targets is None:
             return metrics
-        imagined = self._dream["targets"][0].reshape(batch_size_B, batch_length_T).T
+        imagined = self._value_targets[0].reshape(batch_size_B, batch_length_T).T
         valid = torch.zeros_like(is_first)
         valid[: batch_length_T - horizon] = True
         valid[:-1] &= ~is_first[1:]

@@ -3,9 +3,10 @@
 - sampling: RLlib's own `SingleAgentEnvRunner`s (our env, connectors and the experiment's RLModule,
   inference included, as in training) as Ray actors of one CPU each, for 1..N runners and k envs
   per runner. NES frames are counted in the envs themselves. Each configuration takes turns of
-  about 2 s with the raw emulator (in this process), and its ratio is to those turns, so drift in
-  the machine's speed hits both alike. The report splits a step's time into its stages (env,
-  inference, connectors, and the rest) from RLlib's own timers.
+  about 2 s with the raw emulator (in Ray actors too: one alone, and with N runners also N at
+  once), and its ratio is to those turns, so drift in the machine's speed hits both alike. The
+  report splits a step's time into its stages (env, inference, connectors, and the rest) from
+  RLlib's own timers.
 - learner: the experiment's algorithm built here with local sampling (`num_env_runners=0`), a few
   iterations, and the samples its learner consumes per second of `learner_update_timer`.
 - peer: the official PyTorch Mario tutorial's DDQN loop, rewritten from its description
@@ -70,9 +71,12 @@ def _stage_seconds(metrics: dict) -> dict[str, float]:
 def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: float,
                      seed: int = 0, baseline=None) -> dict[str, Any]:
     """RLlib sampling with `runners` env-runner actors of `envs_per_runner` envs, taking turns
-    with a baseline in this process (default: the raw emulator) for about `seconds` each.
+    with a baseline for about `seconds` each.
 
-    The baseline is anything with `run(seconds) -> Throughput` and `close()`.
+    The default baseline is the raw emulator in Ray actors like the runners: one alone (the
+    per-core ceiling the ratio is to) and, with several runners, as many as there are runners at
+    once (what this machine gives the emulator itself on that many cores). Any other baseline is
+    something with `run(seconds) -> Throughput` and `close()`, run in this process.
     """
     import ray
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
@@ -87,31 +91,47 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
     remote = ray.remote(num_cpus=1)(SingleAgentEnvRunner)
     actors = [remote.remote(config=config, worker_index=i + 1, num_workers=runners)
               for i in range(runners)]
-    raw = RawEmulator(seed) if baseline is None else baseline
+    if baseline is None:
+        # No CPUs reserved: the raw emulators only run while the runners wait, and vice versa.
+        raws = [ray.remote(num_cpus=0)(RawEmulator).remote(seed + i) for i in range(runners)]
     try:
         # Warm-up (module build, first inference, emulator start), and a rate estimate.
         start = time.perf_counter()
         ray.get([a.sample.remote(num_timesteps=16 * envs_per_runner) for a in actors])
         estimate = 16 * envs_per_runner / max(time.perf_counter() - start, 1e-3)
         ray.get([a.get_metrics.remote() for a in actors])  # reset the timers' windows
-        # The raw emulator and RLlib take turns, in rounds of about SAMPLING_TURN_S each, so the
+        # The baseline and RLlib take turns, in rounds of about SAMPLING_TURN_S each, so the
         # machine's drift hits both alike.
         rounds = max(1, round(seconds / SAMPLING_TURN_S))
         per_turn = max(4 * envs_per_runner, int(estimate * SAMPLING_TURN_S))
-        raw_tp, ours = Throughput(), Throughput()
-        metrics = []
+        raw_tp, raw_parallel, ours = Throughput(), Throughput(), Throughput()
+        metrics, round_ratios, round_raw_scaling = [], [], []
         for _ in range(rounds):
-            raw_tp += raw.run(SAMPLING_TURN_S)
+            if baseline is not None:
+                raw_round = baseline.run(SAMPLING_TURN_S)
+            else:
+                raw_round = ray.get(raws[0].run.remote(SAMPLING_TURN_S))
+                if runners > 1:
+                    parallel = sum(ray.get([raw.run.remote(SAMPLING_TURN_S) for raw in raws]),
+                                   Throughput())
+                    raw_parallel += parallel
+                    # per process with N at once / alone (seconds are summed over processes)
+                    round_raw_scaling.append(parallel.frames_per_s / raw_round.frames_per_s)
+            raw_tp += raw_round
             frames_before = sum(ray.get([a.apply.remote(_nes_frames) for a in actors]))
             start = time.perf_counter()
             episodes = ray.get([a.sample.remote(num_timesteps=per_turn) for a in actors])
             elapsed = time.perf_counter() - start
             frames = sum(ray.get([a.apply.remote(_nes_frames) for a in actors])) - frames_before
-            ours += Throughput(sum(len(e) for batch in episodes for e in batch), frames, elapsed)
+            ours_round = Throughput(sum(len(e) for batch in episodes for e in batch), frames,
+                                    elapsed)
+            ours += ours_round
+            round_ratios.append(ours_round.frames_per_s / runners / raw_round.frames_per_s)
             metrics += ray.get([a.get_metrics.remote() for a in actors])
     finally:
-        raw.close()
-        for actor in actors:
+        if baseline is not None:
+            baseline.close()
+        for actor in actors + ([] if baseline is not None else raws):
             ray.kill(actor)
     stages = [_stage_seconds(m) for m in metrics]
     stage_ms = {key: 1e3 * float(np.mean([s[key] for s in stages if key in s]))
@@ -120,7 +140,7 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
     # episode bookkeeping, callbacks, metrics, the sample call itself.
     wall_ms = 1e3 * runners * envs_per_runner / ours.agent_steps_per_s
     stage_ms["other"] = max(0.0, wall_ms - sum(stage_ms.values()))
-    return {
+    row = {
         "runners": runners,
         "envs_per_runner": envs_per_runner,
         "cores_used": runners,
@@ -129,32 +149,42 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
         "frames_per_s_per_core": round(ours.frames_per_s / runners, 1),
         "baseline_agent_steps_per_s": round(raw_tp.agent_steps_per_s, 1),
         "raw_frames_per_s": round(raw_tp.frames_per_s, 1),
-        # RLlib sampling frames/s per core used / the baseline's (the raw emulator's) frames/s.
-        "ratio_to_raw": round(ours.frames_per_s / runners / raw_tp.frames_per_s, 3),
+        # RLlib sampling frames/s per core used / the baseline's (the raw emulator's) frames/s:
+        # the median over rounds, each against the baseline's turn just before it (this
+        # machine's speed changes within seconds; a slow spell then spoils one round, not all).
+        "ratio_to_raw": round(float(np.median(round_ratios)), 3),
+        "round_ratios": [round(r, 3) for r in round_ratios],
         "stage_ms_per_vector_step": {k: round(v, 3) for k, v in stage_ms.items()},
     }
+    if round_raw_scaling:
+        # Each raw actor's seconds are summed, so frames / seconds is the rate per process.
+        row["raw_parallel_frames_per_s_per_core"] = round(raw_parallel.frames_per_s, 1)
+        row["raw_scaling"] = round(float(np.median(round_raw_scaling)), 3)
+    return row
 
 
-def run_sampling_benchmark(algo: str = "ppo", seconds: float = 10.0,
-                           runner_counts: list[int] | None = None,
-                           envs_per_runner: list[int] | None = None, seed: int = 0,
+def run_sampling_benchmark(algo: str, seconds: float, envs_per_runner: list[int],
+                           runner_counts: list[int] | None = None, seed: int = 0,
                            print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     cores = os.cpu_count() or 1
     runner_counts = runner_counts or list(range(1, cores + 1))
-    envs_per_runner = envs_per_runner or [1, 2, 4]
     with _local_ray(max(runner_counts)):
         rows = [measure_sampling(algo, n, k, seconds, seed)
                 for k in envs_per_runner for n in runner_counts]
     print_fn("")
     print_fn(f"RLlib sampling ({algo} module, gray84, inference included), "
              f"{seconds:g} s per configuration, in turns with the raw emulator:")
+    print_fn("(raw: the raw emulator alone, in turns; raw xN: per process, as many at once as "
+             "there are runners)")
     print_fn(f"{'runners x envs':<16} {'agent steps/s':>14} {'NES frames/s':>13} "
-             f"{'per core':>9} {'raw':>7} {'÷ raw':>7}   stage ms per vector step")
+             f"{'per core':>9} {'raw':>7} {'raw xN':>7} {'÷ raw':>7}   stage ms per vector step")
     for row in rows:
         stages = ", ".join(f"{k} {v:.2f}" for k, v in row["stage_ms_per_vector_step"].items())
+        raw_n = row.get("raw_parallel_frames_per_s_per_core", row["raw_frames_per_s"])
         print_fn(f"{row['runners']} x {row['envs_per_runner']:<12} {row['agent_steps_per_s']:>14.1f} "
                  f"{row['frames_per_s']:>13.1f} {row['frames_per_s_per_core']:>9.1f} "
-                 f"{row['raw_frames_per_s']:>7.1f} {row['ratio_to_raw']:>7.3f}   {stages}")
+                 f"{row['raw_frames_per_s']:>7.1f} {raw_n:>7.1f} {row['ratio_to_raw']:>7.3f}   "
+                 f"{stages}")
     report: dict[str, Any] = {"algo": algo, "configs": rows}
     # The headline: the `cpu` preset's envs per runner (what users run), if measured.
     from tune_configs.common import RESOURCE_PRESETS
@@ -177,6 +207,14 @@ def run_sampling_benchmark(algo: str = "ppo", seconds: float = 10.0,
                  f"{report['scaling_efficiency']:.3f} efficiency (per core, against the raw "
                  f"emulator of the same turns; {report['scaling_efficiency_unnormalised']:.3f} "
                  f"from the rates alone)")
+        if "raw_scaling" in top:
+            # The emulator's own scaling on this machine, in the same turns: the ceiling for ours.
+            report["raw_scaling_efficiency"] = top["raw_scaling"]
+            report["scaling_efficiency_vs_raw"] = round(
+                report["scaling_efficiency"] / top["raw_scaling"], 3)
+            print_fn(f"the raw emulator itself, {top['runners']} processes at once in the same "
+                     f"rounds: {top['raw_scaling']:.3f} efficiency; ours ÷ that: "
+                     f"{report['scaling_efficiency_vs_raw']:.3f}")
     return report
 
 

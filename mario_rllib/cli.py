@@ -12,6 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 BENCH_TARGETS = ("env", "sampling", "learner", "peer", "replay")
+SAMPLING_ENVS_PER_RUNNER = (1, 4, 16)
+"""`bench sampling`'s envs per runner: one, the old `cpu` preset's and the current one's."""
 
 
 def _add_bench(subparsers) -> None:
@@ -33,11 +35,27 @@ def _add_bench(subparsers) -> None:
                         help="env: processes for the parallel measurement (default: one per core)")
     parser.add_argument("--replay-steps", type=int, default=5_000,
                         help="replay: agent steps to fill the buffer with (default: 5,000)")
+    parser.add_argument("--envs-per-runner", default=None, metavar="K1,K2,...",
+                        help="sampling: envs per env runner to measure (default: "
+                        f"{','.join(map(str, SAMPLING_ENVS_PER_RUNNER))}; --quick: 1,2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run, not a measurement: 1-2 s per target, small learner "
                         "batches, 500 replay steps")
     parser.set_defaults(func=_run_bench)
+
+
+def _positive_ints(flag: str, text: str | None) -> list[int]:
+    """"1,4,16" -> [1, 4, 16]; None -> []."""
+    if text is None:
+        return []
+    try:
+        values = [int(part) for part in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise ValueError(f"bad {flag} {text!r}: expected positive integers, comma-separated")
+    return values
 
 
 def _run_bench(args: argparse.Namespace) -> int:
@@ -50,6 +68,8 @@ def _run_bench(args: argparse.Namespace) -> int:
         run_sampling_benchmark,
     )
 
+    envs_per_runner = _positive_ints("--envs-per-runner", args.envs_per_runner) or (
+        [1, 2] if args.quick else list(SAMPLING_ENVS_PER_RUNNER))
     if args.quick:
         args.seconds, args.replay_steps = 1.0, 500
     if (args.seconds <= 0 or args.replay_steps < 100
@@ -67,10 +87,10 @@ def _run_bench(args: argparse.Namespace) -> int:
     if args.what in (None, "sampling"):
         sampling_seconds = max(args.seconds, 2.0)  # a sample call needs a few steps per env
         report["sampling"] = run_sampling_benchmark(
-            "ppo", sampling_seconds, envs_per_runner=[1, 2] if args.quick else [1, 2, 4],
-            seed=args.seed)
+            "ppo", sampling_seconds, envs_per_runner=envs_per_runner, seed=args.seed)
         report["sampling_ratio_to_raw"] = report["sampling"]["sampling_ratio_to_raw"]
         report["scaling_efficiency"] = report["sampling"].get("scaling_efficiency")
+        report["raw_scaling_efficiency"] = report["sampling"].get("raw_scaling_efficiency")
     if args.what in (None, "learner"):
         report["learner"] = run_learner_benchmark(args.quick, args.seed)
     if args.what in (None, "peer"):

@@ -162,6 +162,7 @@ class MarioNES(gym.Env):
         # skipped and a snapshot taken, which every later reset restores).
         self._stage_envs: dict[str, GymV21CompatibilityV0] = {}
         self._env: GymV21CompatibilityV0 | None = None
+        self._nes: SuperMarioBrosEnv | None = None  # the emulator env under the bridge
         self._bgrx: np.ndarray | None = None  # the current stage's screen buffer
         self.stage = self.stages[0]
         self.nes_frames = 0  # NES frames stepped since creation, for throughput measurements
@@ -184,18 +185,44 @@ class MarioNES(gym.Env):
             stage = parse_levels(stage)[0]
         self.stage = stage
         self._env = self._stage_env(stage)
-        self._bgrx = _bgrx_screen(self._env.unwrapped)
+        self._nes = self._env.gym_env
+        self._bgrx = _bgrx_screen(self._nes)
         self._env.reset()  # never seeds: nes-py's seed() expects an old numpy RNG
-        info = _plain_info(self._env.unwrapped._get_info())
-        self._x_pos_max = info["x_pos_max"] = info["x_pos"]
-        return self._rgb(), info
+        self._x_pos_max = int(self._nes._x_position)
+        return self.observe()
 
     def step(self, action):
-        _, reward, terminated, truncated, info = self._env.step(self._controller_bytes[action])
+        reward, terminated = self.advance(action)
+        obs, info = self.observe()
+        return obs, reward, terminated, False, info
+
+    def advance(self, action) -> tuple[float, bool]:
+        """Emulate one frame and return (reward, terminated), without building its observation
+        or info: the frame skip's fast path for the frames whose screen nobody sees.
+
+        This is nes-py 8.2.1's `NESEnv.step` (shimmy's bridge adds nothing for this env: no
+        render mode, no TimeLimit) less its `_get_info()`, which reads and formats ten RAM values
+        per frame. tests/test_envs.py checks, frame by frame, that `step` matches
+        gym-super-mario-bros' own.
+        """
+        nes = self._nes
+        if nes.done:
+            raise ValueError("cannot step in a done environment! call `reset`")
+        nes.controllers[0][:] = self._controller_bytes[action]
+        NES_LIB.Step(nes._env)
+        low, high = nes.reward_range
+        reward = min(max(float(nes._get_reward()), low), high)
+        nes.done = bool(nes._get_done())
+        nes._did_step(nes.done)
         self.nes_frames += 1
-        info = _plain_info(info)
-        self._x_pos_max = info["x_pos_max"] = max(self._x_pos_max, info["x_pos"])
-        return self._rgb(), reward, terminated, truncated, info
+        self._x_pos_max = max(self._x_pos_max, int(nes._x_position))
+        return reward, nes.done
+
+    def observe(self) -> tuple[np.ndarray, dict]:
+        """The current frame (a new RGB array) and its info: the game's, plus `x_pos_max`."""
+        info = _plain_info(self._nes._get_info())
+        info["x_pos_max"] = self._x_pos_max
+        return self._rgb(), info
 
     def _rgb(self) -> np.ndarray:
         return cv2.cvtColor(self._bgrx, cv2.COLOR_BGRA2RGB)
@@ -212,7 +239,7 @@ class MarioNES(gym.Env):
         for env in self._stage_envs.values():
             env.close()
         self._stage_envs.clear()
-        self._env = None
+        self._env = self._nes = None
 
 
 def _bgrx_screen(nes: SuperMarioBrosEnv) -> np.ndarray:

@@ -31,9 +31,19 @@ class StickyActions(gym.Wrapper):
         return self.env.reset(**kwargs)
 
     def step(self, action):
+        return self.env.step(self._sticky(action))
+
+    def advance(self, action) -> tuple[float, bool]:
+        """`MarioNES.advance` (one frame, no observation) with this frame's sticky choice."""
+        return self.env.advance(self._sticky(action))
+
+    def observe(self):
+        return self.env.observe()
+
+    def _sticky(self, action):
         if self.np_random.random() >= self.p:
             self._last_action = action
-        return self.env.step(self._last_action)
+        return self._last_action
 
 
 class NoopReset(gym.Wrapper):
@@ -63,6 +73,11 @@ class MaxPoolFrameSkip(gym.Wrapper):
     The max removes the flicker of sprites drawn on alternate frames. Rewards are summed over the
     skipped frames and the episode ends on the first terminal frame. The returned frame is always a
     fresh array: nes-py's screen is a view of the emulator's buffer and changes on the next step.
+
+    Only the last two frames' screens are seen, and only the last frame's info. When the env below
+    can emulate a frame without building either (`advance`/`observe`: `MarioNES`, and
+    `StickyActions` over it; `NoopReset` changes only resets), the frames before the last two take
+    that path: about 4% more agent steps per second at a skip of 4 (`mario-rllib bench env`).
     """
 
     def __init__(self, env: gym.Env, skip: int):
@@ -70,6 +85,7 @@ class MaxPoolFrameSkip(gym.Wrapper):
         self.skip = skip
         # The second-to-last frame, copied out of the emulator's buffer before the last step.
         self._second_last = np.zeros(env.observation_space.shape, dtype=np.uint8)
+        self._fast = _frame_advancer(env)
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
@@ -77,7 +93,14 @@ class MaxPoolFrameSkip(gym.Wrapper):
 
     def step(self, action):
         total_reward = 0.0
-        for i in range(self.skip):
+        unseen = self.skip - 2 if self._fast is not None else 0
+        for _ in range(unseen):
+            reward, terminated = self._fast.advance(action)
+            total_reward += reward
+            if terminated:
+                obs, info = self._fast.observe()  # a new array
+                return obs, total_reward, True, False, info
+        for i in range(max(unseen, 0), self.skip):
             obs, reward, terminated, truncated, info = self.env.step(action)
             total_reward += reward
             if terminated or truncated or i == self.skip - 1:
@@ -89,6 +112,16 @@ class MaxPoolFrameSkip(gym.Wrapper):
         else:  # skip == 1, or the episode ended early: the last frame alone
             pooled = obs.copy()
         return pooled, total_reward, terminated, truncated, info
+
+
+def _frame_advancer(env: gym.Env):
+    """What steps frames for `MaxPoolFrameSkip`'s unseen frames: `MarioNES`, or `StickyActions`
+    directly over it, under any number of `NoopReset`s; None for any other stack."""
+    while isinstance(env, NoopReset):
+        env = env.env
+    if isinstance(env, StickyActions):
+        return env if hasattr(env.env, "advance") and env.env is env.unwrapped else None
+    return env if hasattr(env, "advance") and env is env.unwrapped else None
 
 
 class ResizeObservation(gym.ObservationWrapper):

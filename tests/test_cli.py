@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -73,13 +74,21 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
     assert report["sampling_ratio_to_raw"] == one["ratio_to_raw"]
     assert report["scaling_efficiency"] == pytest.approx(
         many["ratio_to_raw"] / one["ratio_to_raw"], abs=2e-3)
+    if top > 1:  # the raw emulator's own scaling, measured in the same rounds
+        assert report["raw_scaling_efficiency"] == sampling["raw_scaling_efficiency"] == (
+            many["raw_scaling"])
+        assert 0 < many["raw_scaling"] < 10 and many["raw_parallel_frames_per_s_per_core"] > 0
+        assert sampling["scaling_efficiency_vs_raw"] == pytest.approx(
+            sampling["scaling_efficiency"] / many["raw_scaling"], abs=2e-3)
     configs = sampling["configs"]
     assert {(c["runners"], c["envs_per_runner"]) for c in configs} == {
         (n, k) for n in range(1, (os.cpu_count() or 1) + 1) for k in (1, 2)}
     for config in configs:
         assert config["cores_used"] == config["runners"]
+        # the median of the rounds' ratios, each ours per core ÷ the raw turn before it
         assert config["ratio_to_raw"] == pytest.approx(
-            config["frames_per_s"] / config["runners"] / config["raw_frames_per_s"], abs=2e-3)
+            float(np.median(config["round_ratios"])), abs=2e-3)
+        assert all(0 < r < 10 for r in config["round_ratios"])
         # frames per agent step: the frame skip (4), fewer at episode ends
         assert 2 < config["frames_per_s"] / config["agent_steps_per_s"] < 6
         assert set(config["stage_ms_per_vector_step"]) == {

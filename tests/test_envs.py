@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from mario_rllib import wrappers
+from mario_rllib.actions import controller_bytes
 from mario_rllib.envs import (
     ALL_STAGES,
     GYMNASIUM_ID,
@@ -107,6 +109,66 @@ def test_stored_frames_are_copies():
     assert all(np.array_equal(k, s) for k, s in zip(kept, snapshots, strict=True))
     assert not np.array_equal(kept[0], kept[-1])
     env.close()
+
+
+def test_step_matches_gym_super_mario_bros_frame_by_frame():
+    """`MarioNES` steps the emulator itself (nes-py's step less the unread info): rewards, ends,
+    infos and screens equal those of gym-super-mario-bros' own env, up to Mario's death."""
+    from mario_rllib._legacy import SuperMarioBrosEnv
+
+    ours = make_env(obs_mode="raw", frame_skip=1, noop_max=0)
+    theirs = SuperMarioBrosEnv(rom_mode="vanilla", target=(1, 1))
+    codes = controller_bytes("simple")
+    rng = np.random.default_rng(0)
+    # 100 random frames, then running right into the first Goomba: the episode ends by death.
+    plan = list(rng.integers(len(codes), size=100)) + [1] * 500
+    for episode in range(2):  # the second episode starts from a reset after the death
+        ours.reset(seed=episode)
+        theirs.reset()
+        for frame, action in enumerate(plan):
+            obs, reward, terminated, truncated, info = ours.step(int(action))
+            screen, their_reward, done, their_info = theirs.step(codes[action])
+            assert (reward, terminated, truncated) == (their_reward, done, False), frame
+            assert np.array_equal(obs, screen), frame
+            assert {k: v for k, v in info.items() if k != "x_pos_max"} == their_info, frame
+            if done:
+                break
+        assert done and frame > 100
+    ours.close()
+    theirs.close()
+
+
+def test_frame_skip_fast_path_matches_stepping_every_frame():
+    """The frame skip's unseen frames take `advance` (no observation, no info); with sticky
+    actions and no-op starts, the episode is the one that stepping every frame gives."""
+    def play(fast: bool):
+        env = make_env(obs_mode="gray84", sticky_action_prob=0.25, noop_max=30)
+        skip = env
+        while not isinstance(skip, wrappers.MaxPoolFrameSkip):
+            skip = skip.env
+        assert skip._fast is not None
+        if not fast:
+            skip._fast = None
+        rng = np.random.default_rng(3)
+        steps = []
+        for episode in range(2):
+            obs, _ = env.reset(seed=3 + episode)
+            steps.append((obs, 0.0, False, {}))
+            for _ in range(150):  # 600 frames
+                # Mostly running right, so that episodes end (on the Goombas) within the steps.
+                action = 1 if rng.random() < 0.7 else int(rng.integers(7))
+                obs, reward, terminated, truncated, info = env.step(action)
+                steps.append((obs, reward, terminated, info))
+                if terminated or truncated:
+                    break
+        env.close()
+        return steps
+
+    fast, slow = play(True), play(False)
+    assert len(fast) == len(slow) > 10
+    assert sum(terminated for _, _, terminated, _ in fast) >= 1
+    for (o1, r1, t1, i1), (o2, r2, t2, i2) in zip(fast, slow, strict=True):
+        assert np.array_equal(o1, o2) and (r1, t1, i1) == (r2, t2, i2)
 
 
 def test_info_keys_and_types():

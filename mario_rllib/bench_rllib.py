@@ -5,10 +5,11 @@
   per runner. NES frames are counted in the envs themselves. Each configuration takes turns of
   about 2 s with the raw emulator (in Ray actors too: one alone, and with N runners also N at
   once), and its ratio is to those turns, so drift in the machine's speed hits both alike. The
-  report splits a step's time into its stages (env, inference, connectors, and the rest) from
-  RLlib's own timers.
-- learner: the experiment's algorithm built here with local sampling (`num_env_runners=0`), a few
-  iterations, and the samples its learner consumes per second of `learner_update_timer`.
+  report splits a vector step's time into its stages (env, inference, connectors, and the rest),
+  timed inside the runners.
+- learner: the experiment's algorithm built here with local sampling (`num_env_runners=0`), a
+  warm-up iteration, then one per torch thread count, and the samples its learner consumes per
+  second of its `learner_group.update` calls.
 - peer: the official PyTorch Mario tutorial's DDQN loop, rewritten from its description
   (`mario_rllib/peer_ddqn.py`), acting alone and acting + learning, in this process.
 """
@@ -28,13 +29,8 @@ from mario_rllib.bench import RawEmulator, Throughput
 SAMPLING_TURN_S = 2.0
 """The raw emulator and RLlib sampling take turns this long."""
 
-STAGES = {
-    "env_step": "env_step_timer",
-    "module_inference": "rlmodule_inference_timer",
-    "env_to_module_connectors": ("env_to_module_connector", "connector_pipeline_timer"),
-    "module_to_env_connectors": ("module_to_env_connector", "connector_pipeline_timer"),
-}
-"""Where a sampled step's time goes, by RLlib's env-runner timers (seconds per env-vector step)."""
+STAGES = ("env_step", "module_inference", "env_to_module_connectors", "module_to_env_connectors")
+"""Where a sampled vector step's time goes, timed inside each env runner (`_start_stage_clocks`)."""
 
 
 @contextlib.contextmanager
@@ -59,13 +55,47 @@ def _nes_frames(runner) -> int:
     return sum(env.unwrapped.nes_frames for env in vector.envs)
 
 
-def _stage_seconds(metrics: dict) -> dict[str, float]:
-    out = {}
-    for stage, key in STAGES.items():
-        value = metrics[key[0]][key[1]] if isinstance(key, tuple) else metrics.get(key)
-        if value is not None:
-            out[stage] = float(value)
-    return out
+class _Clocked:
+    """Calls `inner` and adds the seconds each call takes to `clocks[stage]`; any other attribute
+    is `inner`'s."""
+
+    def __init__(self, inner, clocks: dict, stage: str):
+        self.inner, self.clocks, self.stage = inner, clocks, stage
+
+    def __call__(self, *args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return self.inner(*args, **kwargs)
+        finally:
+            self.clocks[self.stage] += time.perf_counter() - start
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+def _start_stage_clocks(runner) -> None:
+    """From now on, time the stages of an env runner's sampling loop (inside its actor).
+
+    RLlib's own env-runner timers are exponential averages (coefficient 0.01) that remember the
+    warm-up's first calls for hundreds of steps, so they are not what the report reads.
+    """
+    clocks = runner.mario_stage_clocks = dict.fromkeys(STAGES, 0.0)
+    clocks["vector_steps"] = 0
+    env_step = runner.env.step
+
+    def counted_step(actions):
+        clocks["vector_steps"] += 1
+        return env_step(actions)
+
+    runner.env.step = _Clocked(counted_step, clocks, "env_step")
+    runner.module.forward_exploration = _Clocked(runner.module.forward_exploration, clocks,
+                                                 "module_inference")
+    runner._env_to_module = _Clocked(runner._env_to_module, clocks, "env_to_module_connectors")
+    runner._module_to_env = _Clocked(runner._module_to_env, clocks, "module_to_env_connectors")
+
+
+def _stage_clocks(runner) -> dict:
+    return dict(runner.mario_stage_clocks)
 
 
 def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: float,
@@ -99,13 +129,13 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
         start = time.perf_counter()
         ray.get([a.sample.remote(num_timesteps=16 * envs_per_runner) for a in actors])
         estimate = 16 * envs_per_runner / max(time.perf_counter() - start, 1e-3)
-        ray.get([a.get_metrics.remote() for a in actors])  # reset the timers' windows
+        ray.get([a.apply.remote(_start_stage_clocks) for a in actors])
         # The baseline and RLlib take turns, in rounds of about SAMPLING_TURN_S each, so the
         # machine's drift hits both alike.
         rounds = max(1, round(seconds / SAMPLING_TURN_S))
         per_turn = max(4 * envs_per_runner, int(estimate * SAMPLING_TURN_S))
         raw_tp, raw_parallel, ours = Throughput(), Throughput(), Throughput()
-        metrics, round_ratios, round_raw_scaling = [], [], []
+        round_ratios, round_raw_scaling = [], []
         for _ in range(rounds):
             if baseline is not None:
                 raw_round = baseline.run(SAMPLING_TURN_S)
@@ -127,18 +157,18 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
                                     elapsed)
             ours += ours_round
             round_ratios.append(ours_round.frames_per_s / runners / raw_round.frames_per_s)
-            metrics += ray.get([a.get_metrics.remote() for a in actors])
+        clocks = ray.get([a.apply.remote(_stage_clocks) for a in actors])
     finally:
         if baseline is not None:
             baseline.close()
         for actor in actors + ([] if baseline is not None else raws):
             ray.kill(actor)
-    stages = [_stage_seconds(m) for m in metrics]
-    stage_ms = {key: 1e3 * float(np.mean([s[key] for s in stages if key in s]))
-                for key in STAGES if any(key in s for s in stages)}
-    # Wall time per vector step (k envs) in one runner, less what RLlib's timers account for:
-    # episode bookkeeping, callbacks, metrics, the sample call itself.
-    wall_ms = 1e3 * runners * envs_per_runner / ours.agent_steps_per_s
+    # Per vector step (k envs) of a runner, averaged over runners; "other" is the rest of the
+    # sample calls' wall time: episode bookkeeping, callbacks, metrics, the call itself, and
+    # waiting for the slower runner.
+    stage_ms = {key: 1e3 * float(np.mean([c[key] / c["vector_steps"] for c in clocks]))
+                for key in STAGES}
+    wall_ms = 1e3 * float(np.mean([ours.seconds / c["vector_steps"] for c in clocks]))
     stage_ms["other"] = max(0.0, wall_ms - sum(stage_ms.values()))
     row = {
         "runners": runners,
@@ -233,15 +263,16 @@ QUICK_LEARNER_OVERRIDES = {
 }
 
 
-def measure_learner(algo: str, torch_threads: int, quick: bool = False,
-                    seed: int = 0) -> dict[str, Any]:
-    """Samples the experiment's learner consumes per second of its update, on this machine's CPU
-    (or its GPU, when torch sees one), with `torch_threads` torch threads.
+def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
+                    seed: int = 0) -> dict[str, dict[str, Any]]:
+    """Samples the experiment's learner consumes per second of its updates, on this machine's CPU
+    (or its GPU, when torch sees one), for each torch thread count: `{"threads_N": {...}}`.
 
-    The algorithm is built here with local sampling; iteration 1 warms up (and fills DQN's
-    replay), iteration 2 is measured from RLlib's own counters: module steps trained, over
-    `learner_update_timer` x the number of updates (one per PPO iteration; one per train batch
-    for DQN). DreamerV3's samples are the B x T steps each update replays (RLlib counts B).
+    The algorithm is built once here with local sampling; iteration 1 warms up (and fills DQN's
+    replay), then one iteration per thread count. Each is measured by the wall time of its
+    `learner_group.update` calls, timed here (RLlib's `learner_update_timer` is an exponential
+    average that remembers the warm-up), and the samples they consumed: RLlib's module steps
+    trained, or for DreamerV3 the B x T steps each update replays (RLlib counts its B rows).
     """
     import torch
 
@@ -256,32 +287,43 @@ def measure_learner(algo: str, torch_threads: int, quick: bool = False,
                                                                num_gpus_per_learner=gpus)
     previous = torch.get_num_threads()
     algorithm = config.build_algo()
-    # After the build: the experiments' `on_algorithm_init` gives a local learner every core.
-    torch.set_num_threads(torch_threads)
+    clock = {"seconds": 0.0, "updates": 0}
+    update = algorithm.learner_group.update
+
+    def timed_update(*args, **kwargs):
+        start = time.perf_counter()
+        try:
+            return update(*args, **kwargs)
+        finally:
+            clock["seconds"] += time.perf_counter() - start
+            clock["updates"] += 1
+
+    algorithm.learner_group.update = timed_update
+    rows = {}
     try:
+        # After the build: the experiments' `on_algorithm_init` gives a local learner every core.
+        torch.set_num_threads(thread_counts[0])
         algorithm.train()
-        result = algorithm.train()
+        for threads in thread_counts:
+            torch.set_num_threads(threads)
+            clock.update(seconds=0.0, updates=0)
+            result = algorithm.train()
+            if algo == "dreamerv3":
+                trained = config.batch_size_B * config.batch_length_T * clock["updates"]
+            else:
+                trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
+            rows[f"threads_{threads}"] = {
+                "device": torch.cuda.get_device_name(0) if gpus else "cpu",
+                "torch_threads": threads,
+                "updates": clock["updates"],
+                "samples_trained": int(trained),
+                "update_seconds": round(clock["seconds"], 3),
+                "samples_per_s": round(trained / clock["seconds"], 1),
+            }
     finally:
         algorithm.stop()
         torch.set_num_threads(previous)
-    trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
-    if algo == "dreamerv3":  # rows of B x T steps; one update per iteration at these ratios
-        # DreamerV3 times each update (with its draw from the replay buffer) on its own.
-        from ray.rllib.utils.metrics import LEARN_ON_BATCH_TIMER
-
-        update_s = result["timers"][LEARN_ON_BATCH_TIMER]
-        trained, updates = config.batch_size_B * config.batch_length_T, 1
-    else:
-        update_s = result["timers"]["learner_update_timer"]
-        batch = config.train_batch_size_per_learner
-        updates = 1 if algo == "ppo" else max(1.0, trained / batch)
-    return {
-        "device": torch.cuda.get_device_name(0) if gpus else "cpu",
-        "torch_threads": torch_threads,
-        "samples_trained": int(trained),
-        "update_seconds": round(update_s * updates, 3),
-        "samples_per_s": round(trained / (update_s * updates), 1),
-    }
+    return rows
 
 
 def run_learner_benchmark(quick: bool = False, seed: int = 0,
@@ -293,8 +335,8 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
     cores = os.cpu_count() or 1
     thread_counts = [1] if quick or cores == 1 else [1, cores]
     with _local_ray(cores):
-        report = {algo: {f"threads_{t}": measure_learner(algo, t, quick, seed)
-                         for t in thread_counts} for algo in ("ppo", "dqn", "dreamerv3")}
+        report = {algo: measure_learner(algo, thread_counts, quick, seed)
+                  for algo in ("ppo", "dqn", "dreamerv3")}
     device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print_fn("")
     print_fn(f"learner throughput on {device} (samples consumed per second of update):")

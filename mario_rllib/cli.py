@@ -12,8 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 
 BENCH_TARGETS = ("env", "sampling", "learner", "peer", "replay")
-SAMPLING_ENVS_PER_RUNNER = (1, 4, 16)
-"""`bench sampling`'s envs per runner: one, the old `cpu` preset's and the current one's."""
+SAMPLING_ENVS_PER_RUNNER = (4, 16)
+"""`bench sampling`'s envs per runner: the `cpu` preset's before and now (1 x 1 is in `bench peer`)."""
 
 
 def _add_bench(subparsers) -> None:

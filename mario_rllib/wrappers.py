@@ -77,7 +77,8 @@ class MaxPoolFrameSkip(gym.Wrapper):
     Only the last two frames' screens are seen, and only the last frame's info. When the env below
     can emulate a frame without building either (`advance`/`observe`: `MarioNES`, and
     `StickyActions` over it; `NoopReset` changes only resets), the frames before the last two take
-    that path: about 4% more agent steps per second at a skip of 4 (`mario-rllib bench env`).
+    that path, which saves about 90 us of Python per frame here (gym-super-mario-bros' info
+    dict ~70 us, the screen's RGB copy ~16 us) next to ~3 ms of emulation: ~1.5% at a skip of 4.
     """
 
     def __init__(self, env: gym.Env, skip: int):

@@ -23,7 +23,7 @@ def _add_bench(subparsers) -> None:
         description="Measure the env against the raw emulator (env), RLlib sampling with 1..N env "
         "runners (sampling), each algorithm's learner (learner), the PyTorch Mario tutorial's "
         "DDQN loop as a peer (peer), and the bytes each replayed transition costs (replay); all "
-        "of them by default (about 10 minutes). Prints tables and, as its last line, one JSON "
+        "of them by default (about 11 minutes on 2 cores). Prints tables and, as its last line, one JSON "
         "object.",
     )
     parser.add_argument("what", nargs="?", default=None, choices=BENCH_TARGETS,

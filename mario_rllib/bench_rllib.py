@@ -56,11 +56,12 @@ def _nes_frames(runner) -> int:
 
 
 class _Clocked:
-    """Calls `inner` and adds the seconds each call takes to `clocks[stage]`; any other attribute
-    is `inner`'s."""
+    """Calls `inner`, adding the seconds each call takes to `clocks[stage]` and counting the calls
+    in `calls`; any other attribute is `inner`'s."""
 
     def __init__(self, inner, clocks: dict, stage: str):
         self.inner, self.clocks, self.stage = inner, clocks, stage
+        self.calls = 0
 
     def __call__(self, *args, **kwargs):
         start = time.perf_counter()
@@ -68,6 +69,7 @@ class _Clocked:
             return self.inner(*args, **kwargs)
         finally:
             self.clocks[self.stage] += time.perf_counter() - start
+            self.calls += 1
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -80,14 +82,7 @@ def _start_stage_clocks(runner) -> None:
     warm-up's first calls for hundreds of steps, so they are not what the report reads.
     """
     clocks = runner.mario_stage_clocks = dict.fromkeys(STAGES, 0.0)
-    clocks["vector_steps"] = 0
-    env_step = runner.env.step
-
-    def counted_step(actions):
-        clocks["vector_steps"] += 1
-        return env_step(actions)
-
-    runner.env.step = _Clocked(counted_step, clocks, "env_step")
+    runner.env.step = _Clocked(runner.env.step, clocks, "env_step")
     runner.module.forward_exploration = _Clocked(runner.module.forward_exploration, clocks,
                                                  "module_inference")
     runner._env_to_module = _Clocked(runner._env_to_module, clocks, "env_to_module_connectors")
@@ -95,7 +90,7 @@ def _start_stage_clocks(runner) -> None:
 
 
 def _stage_clocks(runner) -> dict:
-    return dict(runner.mario_stage_clocks)
+    return {**runner.mario_stage_clocks, "vector_steps": runner.env.step.calls}
 
 
 def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: float,
@@ -121,9 +116,9 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
     remote = ray.remote(num_cpus=1)(SingleAgentEnvRunner)
     actors = [remote.remote(config=config, worker_index=i + 1, num_workers=runners)
               for i in range(runners)]
-    if baseline is None:
-        # No CPUs reserved: the raw emulators only run while the runners wait, and vice versa.
-        raws = [ray.remote(num_cpus=0)(RawEmulator).remote(seed + i) for i in range(runners)]
+    # No CPUs reserved: the raw emulators only run while the runners wait, and vice versa.
+    raws = [] if baseline is not None else [
+        ray.remote(num_cpus=0)(RawEmulator).remote(seed + i) for i in range(runners)]
     try:
         # Warm-up (module build, first inference, emulator start), and a rate estimate.
         start = time.perf_counter()
@@ -161,7 +156,7 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
     finally:
         if baseline is not None:
             baseline.close()
-        for actor in actors + ([] if baseline is not None else raws):
+        for actor in actors + raws:
             ray.kill(actor)
     # Per vector step (k envs) of a runner, averaged over runners; "other" is the rest of the
     # sample calls' wall time: episode bookkeeping, callbacks, metrics, the call itself, and
@@ -287,18 +282,9 @@ def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
                                                                num_gpus_per_learner=gpus)
     previous = torch.get_num_threads()
     algorithm = config.build_algo()
-    clock = {"seconds": 0.0, "updates": 0}
-    update = algorithm.learner_group.update
-
-    def timed_update(*args, **kwargs):
-        start = time.perf_counter()
-        try:
-            return update(*args, **kwargs)
-        finally:
-            clock["seconds"] += time.perf_counter() - start
-            clock["updates"] += 1
-
-    algorithm.learner_group.update = timed_update
+    clock = {"update": 0.0}
+    update = algorithm.learner_group.update = _Clocked(algorithm.learner_group.update, clock,
+                                                       "update")
     rows = {}
     try:
         # After the build: the experiments' `on_algorithm_init` gives a local learner every core.
@@ -306,19 +292,19 @@ def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
         algorithm.train()
         for threads in thread_counts:
             torch.set_num_threads(threads)
-            clock.update(seconds=0.0, updates=0)
+            clock["update"], update.calls = 0.0, 0
             result = algorithm.train()
             if algo == "dreamerv3":
-                trained = config.batch_size_B * config.batch_length_T * clock["updates"]
+                trained = config.batch_size_B * config.batch_length_T * update.calls
             else:
                 trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
             rows[f"threads_{threads}"] = {
                 "device": torch.cuda.get_device_name(0) if gpus else "cpu",
                 "torch_threads": threads,
-                "updates": clock["updates"],
+                "updates": update.calls,
                 "samples_trained": int(trained),
-                "update_seconds": round(clock["seconds"], 3),
-                "samples_per_s": round(trained / clock["seconds"], 1),
+                "update_seconds": round(clock["update"], 3),
+                "samples_per_s": round(trained / clock["update"], 1),
             }
     finally:
         algorithm.stop()

@@ -42,7 +42,8 @@ def find_module_dir(path: str | Path) -> Path:
 
     A trial (or experiment) directory resolves to its newest checkpoint.
     """
-    root = Path(path).expanduser()
+    # Absolute: RLlib reads a relative path as a URI without a scheme (pyarrow's ArrowInvalid).
+    root = Path(path).expanduser().resolve()
     if not root.exists():
         raise ValueError(f"checkpoint {str(path)!r} does not exist")
     if not root.is_dir():
@@ -93,7 +94,13 @@ def load_module(path: str | Path):
 @dataclasses.dataclass
 class ModulePolicy(rollout.Policy):
     """Runs an RLModule through RLlib's connector pipelines, keeping the episode (for frame
-    stacking and recurrent state) the way an env runner does."""
+    stacking and recurrent state) the way an env runner does.
+
+    `explore=True` samples from the module's action distribution (`forward_exploration`), except
+    with `epsilon` set (a Q-learner): then the greedy action is replaced, with probability
+    epsilon, by a uniformly random one (its own RNG, seeded by `seed`). A DQN module's own
+    exploration follows its training schedule from step 0, i.e. epsilon 1.0: random play.
+    """
 
     module: Any
     env_to_module: Any
@@ -101,6 +108,11 @@ class ModulePolicy(rollout.Policy):
     observation_space: Any
     action_space: Any
     explore: bool = False
+    epsilon: float | None = None
+    seed: int = 0
+
+    def __post_init__(self):
+        self._rng = np.random.default_rng(self.seed)
 
     def start(self, obs: np.ndarray) -> None:
         from ray.rllib.env.single_agent_episode import SingleAgentEpisode
@@ -113,28 +125,37 @@ class ModulePolicy(rollout.Policy):
         import torch
         from ray.rllib.core.columns import Columns
 
+        sample = self.explore and self.epsilon is None
         shared: dict = {}
         batch = self.env_to_module(episodes=[self.episode], rl_module=self.module,
-                                   explore=self.explore, shared_data=shared)
+                                   explore=sample, shared_data=shared)
         with torch.no_grad():
-            out = (self.module.forward_exploration(batch) if self.explore
+            out = (self.module.forward_exploration(batch) if sample
                    else self.module.forward_inference(batch))
         to_env = self.module_to_env(batch=out, episodes=[self.episode], rl_module=self.module,
-                                    explore=self.explore, shared_data=shared)
+                                    explore=sample, shared_data=shared)
         # The pipelines work on a batch of one episode.
         self._extra = {key: value[0] for key, value in to_env.items() if key != Columns.ACTIONS}
-        return int(to_env[Columns.ACTIONS][0])
+        action = int(to_env[Columns.ACTIONS][0])
+        if self.explore and self.epsilon is not None and self._rng.random() < self.epsilon:
+            action = int(self._rng.integers(self.action_space.n))
+        return action
 
     def observe(self, action, obs, reward, terminated, truncated) -> None:
         self.episode.add_env_step(obs, action, reward, terminated=terminated,
                                   truncated=truncated, extra_model_outputs=self._extra)
 
 
-def build_policy(module, mario: dict, env, explore: bool) -> ModulePolicy:
-    """RLlib's env-to-module and module-to-env pipelines, as the algorithm's env runners build them."""
+def build_policy(module, mario: dict, env, explore: bool, seed: int = 0) -> ModulePolicy:
+    """RLlib's env-to-module and module-to-env pipelines, as the algorithm's env runners build
+    them, with the frame stack the checkpoint records (not today's experiment file's)."""
     from tune_configs import load_experiment
+    from tune_configs.common import FrameStack
 
     config = load_experiment(mario["algo"]).build_config()
+    frame_stack = int(mario["frame_stack"])
+    config.env_runners(
+        env_to_module_connector=FrameStack(frame_stack).env_to_module if frame_stack > 1 else None)
     return ModulePolicy(
         module=module,
         # All arguments given: some algorithms' configs (DreamerV3's) drop the defaults.
@@ -143,7 +164,26 @@ def build_policy(module, mario: dict, env, explore: bool) -> ModulePolicy:
         observation_space=env.observation_space,
         action_space=env.action_space,
         explore=explore,
+        epsilon=evaluation_epsilon(mario) if explore else None,
+        seed=seed,
     )
+
+
+def evaluation_epsilon(mario: dict) -> float | None:
+    """The epsilon of `--stochastic` for an epsilon-greedy learner (DQN): as recorded in the
+    checkpoint, else its experiment's default; None for a policy that samples its actions."""
+    from tune_configs import load_experiment
+
+    if "evaluation_epsilon" in mario:
+        return mario["evaluation_epsilon"]
+    return load_experiment(mario["algo"]).DEFAULTS.get("evaluation_epsilon")
+
+
+def describe_policy(mario: dict, stochastic: bool) -> str:
+    if not stochastic:
+        return "greedy"
+    epsilon = evaluation_epsilon(mario)
+    return "stochastic" if epsilon is None else f"epsilon-greedy, epsilon {epsilon:g}"
 
 
 def check_video_path(path: str, flag: str) -> None:
@@ -179,9 +219,10 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     module.eval()
     env, env_config = make_trained_env(mario, level, render=video is not None)
     torch.manual_seed(seed)
-    policy = build_policy(module, mario, env, explore=stochastic)
-    print_fn(f"evaluating {module_dir} ({mario['algo']}, {'stochastic' if stochastic else 'greedy'})"
-             f" on {env_config['levels']}, {episodes} episode(s) from seed {seed}")
+    policy = build_policy(module, mario, env, explore=stochastic, seed=seed)
+    how = describe_policy(mario, stochastic)
+    print_fn(f"evaluating {module_dir} ({mario['algo']}, {how}) on {env_config['levels']}, "
+             f"{episodes} episode(s) from seed {seed}")
 
     recorder = VideoRecorder(video, fps=60 / env_config["frame_skip"]) if video else None
     try:
@@ -200,6 +241,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
         "env_config": env_config,
         "seed": seed,
         "stochastic": stochastic,
+        "policy": how,
         "summary": summary,
         "episodes": [dataclasses.asdict(r) for r in records],
     }

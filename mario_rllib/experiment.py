@@ -22,7 +22,14 @@ from typing import Any
 import ray
 from ray import tune
 
-from mario_rllib.callbacks import FLAG_RATE, X_POS_MAX_MAX, X_POS_MAX_MEAN
+from mario_rllib.callbacks import (
+    FLAG_RATE,
+    RETURN_MEAN,
+    WINDOW,
+    WINDOW_EPISODES,
+    X_POS_MAX_MAX,
+    X_POS_MAX_MEAN,
+)
 from mario_rllib.envs import register_mario_envs
 from tune_configs import load_experiment
 from tune_configs.common import (
@@ -182,7 +189,7 @@ def train(request: TrainRequest) -> int:
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage),
-            stop=stop,
+            stop=MarioStopper(stop),
             checkpoint_config=tune.CheckpointConfig(
                 checkpoint_frequency=request.checkpoint_every,
                 checkpoint_at_end=True,
@@ -264,35 +271,14 @@ def _report(results, experiment_dir: Path) -> int:
     return 1 if unfinished else 0
 
 
-EPISODE_KEYS = ("episode_return_mean", X_POS_MAX_MEAN, X_POS_MAX_MAX, FLAG_RATE)
-"""Episode metrics of the progress line: RLlib reports them only for iterations in which an
-episode ended."""
-
-
 class ProgressLine(tune.Callback):
-    """A Tune callback printing one line per training iteration, checkpoint and error.
-
-    An iteration in which no episode ended (DreamerV3's take a few env steps each) shows the
-    trial's last reported episode metrics rather than `-`.
-    """
-
-    def __init__(self):
-        self._episodes: dict[str, dict[str, float]] = {}
+    """A Tune callback printing one line per training iteration, checkpoint and error."""
 
     def on_trial_start(self, iteration, trials, trial, **info):
         print(f"[{trial.trial_id}] started", flush=True)
 
     def on_trial_result(self, iteration, trials, trial, result, **info):
-        last = self._episodes.setdefault(trial.trial_id, {})
-        runners = dict(result.get("env_runners", {}))
-        for key in EPISODE_KEYS:
-            value = runners.get(key)
-            if value is None or math.isnan(value):
-                if key in last:
-                    runners[key] = last[key]
-            else:
-                last[key] = value
-        print(format_progress(trial.trial_id, {**result, "env_runners": runners}), flush=True)
+        print(format_progress(trial.trial_id, result), flush=True)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
         print(f"[{trial.trial_id}] checkpoint {checkpoint.path}", flush=True)
@@ -301,9 +287,43 @@ class ProgressLine(tune.Callback):
         print(f"[{trial.trial_id}] ERROR: see {trial.path}/error.txt", flush=True)
 
 
+class MarioStopper(tune.Stopper):
+    """Tune's stop dict (a trial stops when any `key >= value` holds), except that the flag
+    rate stops a trial only once its window holds `WINDOW` (100) episodes: one lucky episode
+    out of one is a flag rate of 1.0.
+
+    Args:
+        stop: {result key (with "/" for nested keys): threshold}, as `stop_criteria` builds it.
+    """
+
+    def __init__(self, stop: Mapping[str, Any]):
+        self.stop = dict(stop)
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        from ray.tune.utils import flatten_dict
+
+        flat = flatten_dict(result, delimiter="/")
+        for key, target in self.stop.items():
+            value = flat.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            if key == STOP_FLAG_RATE and flat.get(STOP_WINDOW_EPISODES, 0) < WINDOW:
+                continue
+            if value >= target:
+                return True
+        return False
+
+    def stop_all(self) -> bool:
+        return False
+
+
+STOP_WINDOW_EPISODES = f"env_runners/{WINDOW_EPISODES}"
+
+
 def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
-    flag 0.00 | 0:04:57` (metrics not reported yet, e.g. before the first episode ends, show `-`),
+    flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
+    many there are so far in brackets; `-` before the first episode ends),
     for DreamerV3 `| replayed/env step 63 (target 64)`, and, only when something went wrong,
     `| env runners 1/2 healthy` and `| env errors 3` (env steps that raised: their episodes were
     dropped)."""
@@ -320,9 +340,9 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     return (
         f"[{trial_id}] iter {result.get('training_iteration', 0):>4} | "
         f"{int(steps or 0):>10,} steps | {rate:>6.1f} steps/s | "
-        f"return {number('episode_return_mean', '7.2f')} | "
+        f"return {number(RETURN_MEAN, '7.2f')} | "
         f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
-        f"flag {number(FLAG_RATE, '.2f')} | "
+        f"flag {number(FLAG_RATE, '.2f')} ({number(WINDOW_EPISODES, '.0f')} ep) | "
         f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
         + _replay_ratio(result)
         + _faults(result)

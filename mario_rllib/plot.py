@@ -9,7 +9,7 @@ from pathlib import Path
 
 STEPS = "num_env_steps_sampled_lifetime"
 PANELS = (  # keys under each result's "env_runners"
-    ("episode_return_mean", "episode return (mean)"),
+    ("return_mean", "episode return (mean)"),
     ("x_pos_max_mean", "furthest x_pos (mean)"),
     ("flag_rate", "flag rate"),
 )

@@ -33,6 +33,7 @@ import lz4.block
 import numpy as np
 from ray.rllib.algorithms.dqn import DQN
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
+from ray.rllib.core import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
 from ray.rllib.utils import force_list
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
@@ -91,6 +92,7 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
         self._stored_frame_bytes = 0  # updated by add(), logged by sample()
         self._frame_bytes: dict[tuple[str, int], int] = {}  # (episode id, length) -> frame bytes
         self.current_beta: float | None = None
+        self.lifetime_env_steps: int | None = None  # set by the algorithm, see annealed_beta
         self._observation_space: gym.Space | None = None  # shared by all stored episodes
 
     def add(self, episodes, **kwargs: Any) -> None:
@@ -125,23 +127,97 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
         return stored
 
     def annealed_beta(self, beta: float) -> float:
-        """beta at the current number of added agent steps: beta -> 1 linearly."""
+        """beta at the current agent step: beta -> 1 linearly over `beta_anneal_steps`.
+
+        The step is the trial's lifetime env steps when the algorithm sets `lifetime_env_steps`
+        (so a resumed trial goes on where it stopped, with a refilled buffer), else the steps
+        added to this buffer."""
         if not self.beta_anneal_steps:
             return beta
-        progress = min(1.0, self.get_added_timesteps() / self.beta_anneal_steps)
+        steps = max(self.get_added_timesteps(), self.lifetime_env_steps or 0)
+        progress = min(1.0, steps / self.beta_anneal_steps)
         return beta + (1.0 - beta) * progress
 
-    def sample(self, num_items: int | None = None, *, beta: float = 0.0, **kwargs: Any):
-        self.current_beta = self.annealed_beta(beta)
+    def sample(self, num_items: int | None = None, *, batch_size_B: int | None = None,
+               n_step: int | tuple[int, int] | None = None, beta: float = 0.0,
+               gamma: float = 0.99, **kwargs: Any) -> list[SingleAgentEpisode]:
+        """Sample n-step transitions in proportion to their priorities, with stacked frames.
+
+        As RLlib's `PrioritizedEpisodeReplayBuffer.sample` (the same sum tree, importance
+        weights and n-step discounting, and a two-observation episode per transition), except:
+          - near the end of a finished episode, where fewer than n steps follow t, the transition
+            takes the k = len - t steps there are: rewards discounted over k steps and
+            `n_step` = k, so the learner bootstraps with gamma**k (and not at all from a
+            terminal state). RLlib's skips those starts, so the steps before every death or
+            flag were never learned from. Only an episode still running skips them, until its
+            next steps arrive;
+          - o_t and o_t+k are stacks of `num_frames` frames (see `stack`);
+          - each transition keeps its episode's id, and `t_started` is its step in the episode.
+        Other keyword arguments of DQN's call (sequence lengths for stateful modules) are
+        ignored: our modules are not stateful.
+        """
+        batch_size_B = num_items or batch_size_B or self.batch_size_B
+        self.current_beta = beta = self.annealed_beta(beta)
         # Reported with the buffer's own metrics (under `replay_buffer/` in results).
-        self.metrics.log_value("beta", self.current_beta, reduce="mean", window=1)
+        self.metrics.log_value("beta", beta, reduce="mean", window=1)
         self.metrics.log_value("stored_transitions", self.get_num_timesteps(), reduce="mean",
                                window=1)
         self.metrics.log_value("stored_frame_bytes", self._stored_frame_bytes, reduce="mean",
                                window=1)
-        sampled = super().sample(num_items, beta=self.current_beta, **kwargs)
-        return [self._stacked(episode, tree_idx)
-                for episode, tree_idx in zip(sampled, self._last_sampled_indices, strict=True)]
+        total = self._sum_segment.sum()
+        num_stored = self.get_num_timesteps()
+        max_weight = (self._min_segment.min() / total * num_stored) ** (-beta)
+        sampled: list[SingleAgentEpisode] = []
+        self._last_sampled_indices = []
+        episodes, steps, n_steps, resamples = set(), set(), [], 0
+        while len(sampled) < batch_size_B:
+            tree_idx = self._sum_segment.find_prefixsum_idx(self.rng.random() * total)
+            episode_idx, t = self._indices[self._tree_idx_to_sample_idx[tree_idx]][:2]
+            episode = self.episodes[episode_idx - self._num_episodes_evicted]
+            n = (int(self.rng.integers(n_step[0], n_step[1])) if isinstance(n_step, tuple)
+                 else n_step or 1)
+            k = min(n, len(episode) - t)
+            if k < n and not episode.is_done:  # its next steps are still being sampled
+                resamples += 1
+                continue
+            weight = (self._sum_segment[tree_idx] / total * num_stored) ** (-beta)
+            rewards = episode.get_rewards(slice(t, t + k))
+            ends_episode = t + k == len(episode)
+            sampled.append(SingleAgentEpisode(
+                id_=episode.id_,
+                observations=[self.stack(episode, t), self.stack(episode, t + k)],
+                observation_space=self._stack_space(episode),
+                actions=[episode.get_actions(t)],
+                action_space=episode.action_space,
+                rewards=[float(np.dot(gamma ** np.arange(k), rewards))],
+                terminated=ends_episode and episode.is_terminated,
+                truncated=ends_episode and episode.is_truncated,
+                extra_model_outputs={"weights": [weight / max_weight], "n_step": [k]},
+                len_lookback_buffer=0,
+                t_started=episode.t_started + t,
+            ))
+            self._last_sampled_indices.append(tree_idx)
+            episodes.add(episode_idx)
+            steps.add((episode_idx, t))
+            n_steps.append(k)
+        self.sampled_timesteps += batch_size_B
+        n_mean = sum(n_steps) / batch_size_B
+        self._update_sample_metrics(
+            num_env_steps_sampled=batch_size_B, num_episodes_per_sample=len(episodes),
+            num_env_steps_per_sample=len(steps), sampled_n_step=n_mean,
+            num_resamples=resamples,
+            agent_to_num_steps_sampled={DEFAULT_AGENT_ID: batch_size_B},
+            agent_to_num_episodes_per_sample={DEFAULT_AGENT_ID: len(episodes)},
+            agent_to_num_steps_per_sample={DEFAULT_AGENT_ID: len(steps)},
+            agent_to_sampled_n_step={DEFAULT_AGENT_ID: n_mean},
+            agent_to_num_resamples={DEFAULT_AGENT_ID: resamples},
+            module_to_num_steps_sampled={DEFAULT_MODULE_ID: batch_size_B},
+            module_to_num_episodes_per_sample={DEFAULT_MODULE_ID: len(episodes)},
+            module_to_num_steps_per_sample={DEFAULT_MODULE_ID: len(steps)},
+            module_to_sampled_n_step={DEFAULT_MODULE_ID: n_mean},
+            module_to_num_resamples={DEFAULT_MODULE_ID: resamples},
+        )
+        return sampled
 
     def stored_frame_bytes(self) -> int:
         """Bytes of the stored frames (compressed or not): nearly all the buffer holds (see
@@ -161,29 +237,24 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
         return sum(sizes.values())
 
     def stack(self, episode: SingleAgentEpisode, t: int) -> np.ndarray:
-        """The `num_frames` frames ending at step t of a stored episode, on the last axis, with
-        zeros before the episode's first frame."""
+        """The `num_frames` frames ending at step t of a stored episode, on the last axis:
+        those before the stored part come from its lookback buffer where it has them (a chunk
+        that continued an episode), and are zeros only before the episode's first frame, as
+        RLlib's `FrameStackingEnvToModule` stacks them when acting."""
         stored = episode.observations  # read directly: RLlib's getters cost ~10 us a frame
-        first = max(0, t - self.num_frames + 1)
-        frames = [self._frame(f) for f in stored.data[stored.lookback + first:stored.lookback + t + 1]]
+        end = stored.lookback + t + 1
+        frames = [self._frame(f) for f in stored.data[max(0, end - self.num_frames):end]]
         if len(frames) < self.num_frames:
             frames = [np.zeros_like(frames[0])] * (self.num_frames - len(frames)) + frames
         return np.concatenate(frames, axis=-1)
 
-    def _stacked(self, sampled: SingleAgentEpisode, tree_idx: int) -> SingleAgentEpisode:
-        # Where this transition lives in the buffer (as the parent's sample() looks it up).
-        episode_idx, t = self._indices[self._tree_idx_to_sample_idx[tree_idx]][:2]
-        source = self.episodes[episode_idx - self._num_episodes_evicted]
-        n_step = int(sampled.get_extra_model_outputs("n_step", 0))
-        obs_t, obs_tn = self.stack(source, t), self.stack(source, t + n_step)
-        if self._stacked_space is None or self._stacked_space.shape != obs_t.shape:
-            self._stacked_space = gym.spaces.Box(0, 255, obs_t.shape, obs_t.dtype)
-        # The parent's two-observation episode, with its stored frames swapped for stacks.
-        observations = sampled.observations
-        observations.data = (np.stack([obs_t, obs_tn]) if observations.finalized
-                             else [obs_t, obs_tn])
-        sampled.observation_space = self._stacked_space
-        return sampled
+    def _stack_space(self, episode: SingleAgentEpisode) -> gym.spaces.Box:
+        """The stacked observation space, built once (a Box costs ~0.2 ms)."""
+        if self._stacked_space is None:
+            low = np.repeat(episode.observation_space.low, self.num_frames, axis=-1)
+            high = np.repeat(episode.observation_space.high, self.num_frames, axis=-1)
+            self._stacked_space = gym.spaces.Box(low, high, dtype=episode.observation_space.dtype)
+        return self._stacked_space
 
 
 class StackedReplayDQN(DQN):

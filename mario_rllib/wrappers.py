@@ -51,6 +51,8 @@ class NoopReset(gym.Wrapper):
 
     The emulator itself is fully deterministic, so without this every episode of a fixed policy
     would be the same one (Mnih et al. 2015 use up to 30 no-op frames on Atari).
+    `reset(options={"noops": k})` asks for exactly k (0 <= k <= noop_max): evaluation plays
+    distinct starts that way (see `mario_rllib.rollout.noops_for_seed`).
     """
 
     def __init__(self, env: gym.Env, noop_max: int):
@@ -59,7 +61,12 @@ class NoopReset(gym.Wrapper):
 
     def reset(self, **kwargs):
         obs, info = self.env.reset(**kwargs)
-        for _ in range(int(self.np_random.integers(0, self.noop_max + 1))):
+        noops = (kwargs.get("options") or {}).get("noops")
+        if noops is None:
+            noops = int(self.np_random.integers(0, self.noop_max + 1))
+        elif not 0 <= noops <= self.noop_max:
+            raise ValueError(f"bad noops {noops!r}: expected an integer in 0..{self.noop_max}")
+        for _ in range(noops):
             obs, _, terminated, truncated, info = self.env.step(NOOP_ACTION)
             if terminated or truncated:  # cannot happen in 30 frames of 1-1, but be safe
                 options = kwargs.get("options")

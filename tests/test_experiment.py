@@ -66,7 +66,7 @@ def test_train_prints_progress_and_writes_tune_outputs(interrupted_and_resumed):
     assert lines, run["first_out"]
     assert re.search(r"\] iter    1 \| +[\d,]+ steps \| +[\d.]+ steps/s \| return +[-\d.]+ \| "
                      # `-` until the first episode ends
-                     r"x_pos +(\d+|-) \(max ([\d,]+|-)\) \| flag ([\d.]+|-) \| 0:\d\d:\d\d"
+                     r"x_pos +(\d+|-) \(max ([\d,]+|-)\) \| flag ([\d.]+|-) \((\d+|-) ep\) \| 0:\d\d:\d\d"
                      r"( \| replayed/env step [\d,]+ \(target [\d,]+\))?$", lines[0]), lines[0]
     assert f"experiment exp: {run['algo']} on 1-1, preset debug" in run["first_out"]
     (trial,) = run["experiment"].glob("trial_*")
@@ -219,9 +219,7 @@ def test_search_space_and_num_samples_make_one_trial_per_point(tmp_path):
     assert result.stdout.count("; last checkpoint: ") == 4
 
 
-def test_progress_line_keeps_the_last_episode_metrics_and_shows_the_replay_ratio(capsys):
-    """DreamerV3's iterations take a few env steps each: most end no episode. The line shows
-    the trial's last episode metrics then, not `-`, and where the training ratio stands."""
+def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
     from types import SimpleNamespace
 
     from mario_rllib.experiment import ProgressLine
@@ -230,15 +228,30 @@ def test_progress_line_keeps_the_last_episode_metrics_and_shows_the_replay_ratio
     base = {"time_this_iter_s": 5.0, "config": {"num_env_runners": 0, "training_ratio": 64},
             "actual_training_ratio": 63.6}
     line.on_trial_result(0, [], trial, {**base, "training_iteration": 1, "env_runners": {
-        "num_env_steps_sampled": 4, "episode_return_mean": 485.0, "x_pos_max_mean": 564.0,
-        "x_pos_max_max": 822.0, "flag_rate": 0.0}})
-    line.on_trial_result(0, [], trial, {**base, "training_iteration": 2, "env_runners": {
-        "num_env_steps_sampled": 4, "episode_return_mean": float("nan")}})
-    first, second = capsys.readouterr().out.splitlines()
-    assert first.split("steps/s")[1] == second.split("steps/s")[1]
-    assert "return  485.00 | x_pos   564 (max 822) | flag 0.00" in second
-    assert second.endswith(" | replayed/env step 64 (target 64)")
-    # Another trial starts with nothing to show.
-    line.on_trial_result(0, [], SimpleNamespace(trial_id="u"), {
-        **base, "training_iteration": 1, "env_runners": {"num_env_steps_sampled": 4}})
-    assert "return - | x_pos - (max -) | flag -" in capsys.readouterr().out
+        "num_env_steps_sampled": 4, "episode_return_mean": 1.0, "return_mean": 485.0,
+        "x_pos_max_mean": 564.0, "x_pos_max_max": 822.0, "flag_rate": 0.0,
+        "window_episodes": 3}})
+    assert "return  485.00 | x_pos   564 (max 822) | flag 0.00 (3 ep)" in capsys.readouterr().out
+    # Before the first episode ends there is nothing to show.
+    line.on_trial_result(0, [], trial, {**base, "training_iteration": 1, "env_runners": {
+        "num_env_steps_sampled": 4}})
+    out = capsys.readouterr().out
+    assert "return - | x_pos - (max -) | flag - (- ep)" in out
+    assert out.rstrip().endswith(" | replayed/env step 64 (target 64)")
+
+
+def test_the_flag_rate_stops_a_trial_only_over_a_full_window():
+    from mario_rllib.experiment import MarioStopper
+
+    stopper = MarioStopper({"env_runners/flag_rate": 0.9, "training_iteration": 50})
+
+    def result(flag_rate, episodes, iteration=1):
+        return {"training_iteration": iteration,
+                "env_runners": {"flag_rate": flag_rate, "window_episodes": episodes}}
+
+    assert not stopper("t", result(1.0, 1))  # one lucky episode
+    assert not stopper("t", result(0.95, 99))
+    assert stopper("t", result(0.95, 100))
+    assert not stopper("t", result(0.5, 100))
+    assert stopper("t", result(0.0, 0, iteration=50))
+    assert not stopper("t", {"training_iteration": 2})  # no episode yet: no flag rate

@@ -34,24 +34,66 @@ def test_n_step_returns_and_stacked_frames_by_hand(compress):
     replay = buffer(alpha=1.0, compress_frames=compress)
     replay.add(episode([1.0, 2.0, 4.0, 8.0, 16.0]))
     samples = by_start(replay.sample(200, n_step=3, gamma=0.5, beta=0.0))
-    # With n = 3 in a 5-step episode, transitions start at t = 0, 1, 2.
-    assert set(samples) == {0, 1, 2}
+    # Every step of a finished episode starts a transition: the last two with the k < 3 steps
+    # left before the end (RLlib's own buffer never replays them).
+    assert set(samples) == {0, 1, 2, 3, 4}
     rewards = {t: s.get_rewards(0) for t, s in samples.items()}
     assert rewards == {0: 1 + 0.5 * 2 + 0.25 * 4, 1: 2 + 0.5 * 4 + 0.25 * 8,
-                       2: 4 + 0.5 * 8 + 0.25 * 16}
-    assert [samples[t].is_terminated for t in (0, 1, 2)] == [False, False, True]
+                       2: 4 + 0.5 * 8 + 0.25 * 16, 3: 8 + 0.5 * 16, 4: 16}
+    n_steps = {t: s.get_extra_model_outputs("n_step", 0) for t, s in samples.items()}
+    assert n_steps == {0: 3, 1: 3, 2: 3, 3: 2, 4: 1}  # the learner bootstraps with gamma**k
+    assert [samples[t].is_terminated for t in range(5)] == [False, False, True, True, True]
     first = samples[0]
     obs, next_obs = first.get_observations(0), first.get_observations(1)
     assert obs.shape == (2, 2, 4) and obs.dtype == np.uint8
     assert obs[0, 0].tolist() == [0, 0, 0, 10]  # zeros before the episode's first frame
     assert next_obs[0, 0].tolist() == [10, 11, 12, 13]  # frames 0..3 (t + n = 3)
     assert samples[2].get_observations(1)[0, 0].tolist() == [12, 13, 14, 15]
+    assert samples[4].get_observations(0)[0, 0].tolist() == [11, 12, 13, 14]
+    assert samples[4].get_observations(1)[0, 0].tolist() == [12, 13, 14, 15]  # the last frame
     # The buffer itself holds single frames (as LZ4 blocks when compressed).
     stored = replay.episodes[0].get_observations(0)
     assert isinstance(stored, bytes) is compress
     assert replay._frame(stored).shape == FRAME
     assert replay.stored_frame_bytes() == (
         sum(len(f) for f in replay.episodes[0].observations.data) if compress else 6 * 4)
+
+
+def test_a_truncated_episode_ends_with_short_transitions_that_bootstrap():
+    replay = buffer(alpha=1.0)
+    replay.add(episode([1.0, 1.0, 1.0, 1.0], terminated=False).to_numpy())
+    replay.episodes[0].is_truncated = True
+    samples = by_start(replay.sample(200, n_step=3, gamma=0.9, beta=0.0))
+    assert set(samples) == {0, 1, 2, 3}
+    assert samples[3].get_rewards(0) == 1.0 and samples[3].get_extra_model_outputs("n_step", 0) == 1
+    assert samples[2].get_rewards(0) == pytest.approx(1.9)
+    assert [samples[t].is_truncated for t in range(4)] == [False, True, True, True]
+    assert not any(samples[t].is_terminated for t in range(4))
+
+
+def test_a_running_episode_waits_for_its_next_steps():
+    """Starts whose n steps have not been sampled yet are drawn again, not shortened."""
+    space = gym.spaces.Box(0, 255, FRAME, np.uint8)
+    running = SingleAgentEpisode(observation_space=space, action_space=gym.spaces.Discrete(2))
+    running.add_env_reset(observation=np.full(FRAME, 10, np.uint8))
+    for t in range(1, 6):
+        running.add_env_step(np.full(FRAME, 10 + t, np.uint8), 1, float(t))
+    replay = buffer(alpha=1.0)
+    replay.add(running.to_numpy())
+    assert set(by_start(replay.sample(200, n_step=3, gamma=0.9, beta=0.0))) == {0, 1, 2}
+
+
+def test_every_step_of_finished_episodes_gets_a_td_update():
+    """The priorities of all stored steps move once DQN updates them; none stays at the
+    maximum (the 8 frames before a death used to keep it forever)."""
+    replay = buffer(alpha=0.6)
+    for length in (7, 5, 9):
+        replay.add(episode([0.5] * length))
+    for _ in range(60):
+        replay.sample(16, n_step=3, gamma=0.9, beta=0.4)
+        replay.update_priorities(np.full(16, 0.01))  # what DQN does with the TD errors
+    priorities = [replay._sum_segment[tree_idx] for _, _, tree_idx in replay._indices]
+    assert len(priorities) == 21 and max(priorities) < replay._max_priority ** 0.6
 
 
 def test_running_episode_added_in_chunks_is_stacked_across_the_boundary():

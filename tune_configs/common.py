@@ -19,7 +19,7 @@ from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-from mario_rllib.callbacks import FLAG_RATE, MarioMetricsCallback
+from mario_rllib.callbacks import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
 from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
 from tune_configs import PRESET_NAMES
 
@@ -106,15 +106,26 @@ def env_config(settings: Mapping[str, Any], obs_mode: str) -> dict[str, Any]:
 
 
 def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
-                 obs_mode: str) -> AlgorithmConfig:
-    """Env, env runners, learners, metrics callback, fault tolerance and seed for any algorithm.
+                 obs_mode: str, frame_stack: int) -> AlgorithmConfig:
+    """Env, env runners (with the acting frame stack), learners, metrics callback, fault
+    tolerance and seed for any algorithm.
 
-    Each experiment builds its module spec with `mario_module_spec(...)`.
+    Each experiment builds its module spec with `mario_module_spec(...)`; a learner-side frame
+    stack (PPO's `FrameStack.learner`) or a stacking replay buffer (DQN's) is the experiment's.
     """
+    if frame_stack > 1:
+        config = config.env_runners(
+            env_to_module_connector=FrameStack(frame_stack).env_to_module)
     return (
         config
         .environment(RAY_ENV_NAME, env_config=env_config(settings, obs_mode))
         .env_runners(
+            # Each sample() call cuts the running episodes and keeps this many past steps in
+            # the next chunk's lookback buffer. Frame stacking reads the frames before t from
+            # there, on the env runner (the next action) and in the learner connector (PPO):
+            # with RLlib's default of 1, the stacks of a chunk's first steps were zero-filled
+            # mid-episode. With frame_stack - 1, only an episode's first steps are padded.
+            episode_lookback_horizon=max(1, frame_stack - 1),
             num_env_runners=settings["num_env_runners"],
             num_envs_per_env_runner=settings["envs_per_runner"],
             num_cpus_per_env_runner=settings["num_cpus_per_env_runner"],
@@ -129,6 +140,8 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
         .callbacks(MarioMetricsCallback, on_algorithm_init=local_learner_uses_every_core)
+        # Our episode metrics' window spans sample calls and env runners (mario_rllib/callbacks.py).
+        .reporting(custom_stats_cls_lookup=STATS_CLS_LOOKUP)
         # An env that raises (e.g. an emulator error) is recreated and its episode dropped,
         # counted in `env_runners/num_env_step_failures`; an env runner that dies (a crashed
         # emulator process, a lost node) is restarted. Training goes on in both cases.
@@ -157,16 +170,19 @@ def mario_module_spec(module_class: type, settings: Mapping[str, Any], *, obs_mo
                       frame_stack: int, algo: str, **spec_kwargs: Any) -> RLModuleSpec:
     """The RLModuleSpec of one of our modules: its `model_config` holds the torso (`encoder`,
     where the experiment has one) and, under `mario`, what an RLModule checkpoint must carry to be
-    evaluated on its own: the algorithm, the env config and the frame stack. `mario-rllib
-    evaluate` rebuilds the env and connectors from it. `spec_kwargs` go to the spec (e.g.
+    evaluated on its own: the algorithm, the env config, the frame stack and, for an
+    epsilon-greedy learner, the epsilon of `evaluate --stochastic`. `mario-rllib evaluate`
+    rebuilds the env and connectors from it. `spec_kwargs` go to the spec (e.g.
     `catalog_class`)."""
     torso = {"encoder": settings["encoder"]} if "encoder" in settings else {}
+    epsilon = ({"evaluation_epsilon": settings["evaluation_epsilon"]}
+               if "evaluation_epsilon" in settings else {})
     return RLModuleSpec(
         module_class=module_class,
         model_config={
             **torso,
             "mario": {"algo": algo, "env_config": env_config(settings, obs_mode),
-                      "frame_stack": frame_stack},
+                      "frame_stack": frame_stack, **epsilon},
         },
         **spec_kwargs,
     )

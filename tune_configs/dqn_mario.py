@@ -30,7 +30,6 @@ from mario_rllib.replay import StackedFramePrioritizedEpisodeReplayBuffer as Rep
 from mario_rllib.replay import StackedReplayDQN
 from tune_configs.common import (
     STOP_TIMESTEPS,
-    FrameStack,
     apply_common,
     mario_module_spec,
     resolve_settings,
@@ -70,6 +69,9 @@ DEFAULTS: dict[str, Any] = {
     # Epsilon-greedy in agent steps: 1.0 -> 0.1 over the first 1M frames = 250k agent steps at
     # frame skip 4 (Mnih et al. 2015).
     "epsilon": [[0, 1.0], [250_000, 0.1]],
+    # `evaluate --stochastic`: epsilon-greedy at 0.05, the Atari evaluation practice (Mnih et al.
+    # 2015); `--stochastic` on the module's own schedule would start at epsilon 1.0.
+    "evaluation_epsilon": 0.05,
     "double_q": True,  # van Hasselt et al. 2016
     "td_error_loss_fn": "huber",  # the tutorial's SmoothL1Loss
     "grad_clip": 10.0,  # Rainbow / Dopamine clip gradient norms at 10
@@ -92,10 +94,8 @@ STOP = {STOP_TIMESTEPS: 5_000_000}
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
     """The DQN config for the named presets (applied left to right) and explicit overrides."""
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
-    frame_stack = FrameStack(FRAME_STACK)
     config = (
         DQNConfig(algo_class=StackedReplayDQN)
-        .env_runners(env_to_module_connector=frame_stack.env_to_module)
         .learners(learner_class=MarioDQNLearner)  # adds importance-weight statistics
         .training(
             lr=settings["lr"],
@@ -130,4 +130,4 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
         .rl_module(rl_module_spec=mario_module_spec(MarioDuelingQRLM, settings, obs_mode=OBS_MODE,
                                                     frame_stack=FRAME_STACK, algo=ALGO))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE)
+    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

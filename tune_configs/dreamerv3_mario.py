@@ -116,7 +116,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DreamerV3
             MarioDreamerV3RLM, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK, algo=ALGO,
             catalog_class=DreamerV3Catalog))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE)
+    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
 
 
 def describe(config: DreamerV3Config) -> str:

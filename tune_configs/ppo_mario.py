@@ -80,11 +80,9 @@ STOP = {STOP_TIMESTEPS: 5_000_000}  # uvipen's --num_global_steps
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig:
     """The PPO config for the named presets (applied left to right) and explicit overrides."""
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
-    frame_stack = FrameStack(FRAME_STACK)
     config = (
         PPOConfig()
-        .env_runners(env_to_module_connector=frame_stack.env_to_module)
-        .learners(learner_connector=frame_stack.learner)
+        .learners(learner_connector=FrameStack(FRAME_STACK).learner)
         .training(
             lr=settings["lr"],
             gamma=settings["gamma"],
@@ -103,4 +101,4 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig
         .rl_module(rl_module_spec=mario_module_spec(MarioActorCriticRLM, settings, obs_mode=OBS_MODE,
                                                     frame_stack=FRAME_STACK, algo=ALGO))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE)
+    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

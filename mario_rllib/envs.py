@@ -192,18 +192,22 @@ class MarioNES(gym.Env):
         return self.observe()
 
     def step(self, action):
-        reward, terminated = self.advance(action)
-        obs, info = self.observe()
-        return obs, reward, terminated, False, info
+        reward, terminated, info = self._emulate(action, with_info=True)
+        return self._rgb(), reward, terminated, False, info
 
     def advance(self, action) -> tuple[float, bool]:
         """Emulate one frame and return (reward, terminated), without building its observation
-        or info: the frame skip's fast path for the frames whose screen nobody sees.
+        or info: the frame skip's fast path for the frames whose screen nobody sees."""
+        reward, terminated, _ = self._emulate(action, with_info=False)
+        return reward, terminated
 
-        This is nes-py 8.2.1's `NESEnv.step` (shimmy's bridge adds nothing for this env: no
-        render mode, no TimeLimit) less its `_get_info()`, which reads and formats ten RAM values
-        per frame. tests/test_envs.py checks, frame by frame, that `step` matches
-        gym-super-mario-bros' own.
+    def _emulate(self, action, with_info: bool) -> tuple[float, bool, dict | None]:
+        """nes-py 8.2.1's `NESEnv.step` (shimmy's bridge adds nothing for this env: no render
+        mode, no TimeLimit), with its `_get_info()` only where asked: gym-super-mario-bros reads
+        and formats ten RAM values per frame. As in nes-py, the info is read before `_did_step`,
+        which skips the frames of a pipe entry or an area change: the info tells where Mario
+        entered the pipe, and the screen shows where he comes out. tests/test_envs.py checks,
+        frame by frame, that `step` matches gym-super-mario-bros' own, a pipe entry included.
         """
         nes = self._nes
         if nes.done:
@@ -213,16 +217,20 @@ class MarioNES(gym.Env):
         low, high = nes.reward_range
         reward = min(max(float(nes._get_reward()), low), high)
         nes.done = bool(nes._get_done())
+        self._x_pos_max = max(self._x_pos_max, int(nes._x_position))
+        info = self._info() if with_info else None
         nes._did_step(nes.done)
         self.nes_frames += 1
-        self._x_pos_max = max(self._x_pos_max, int(nes._x_position))
-        return reward, nes.done
+        return reward, nes.done, info
 
     def observe(self) -> tuple[np.ndarray, dict]:
         """The current frame (a new RGB array) and its info: the game's, plus `x_pos_max`."""
+        return self._rgb(), self._info()
+
+    def _info(self) -> dict:
         info = _plain_info(self._nes._get_info())
         info["x_pos_max"] = self._x_pos_max
-        return self._rgb(), info
+        return info
 
     def _rgb(self) -> np.ndarray:
         return cv2.cvtColor(self._bgrx, cv2.COLOR_BGRA2RGB)

@@ -1,21 +1,25 @@
-"""Does PPO learn on 1-1 at all? A check a person runs on a laptop, not a test.
+"""Does an agent learn 1-1 at all? A check a person runs on a laptop, not a test.
 
-It trains PPO with the `cpu` preset for a fixed budget of agent steps (default 100_000), then plays
-the same seeded episodes with the trained agent (greedy and stochastic) and with a uniformly random
-policy, and writes:
-    <out>/learning_check.png    furthest x_pos (mean over the last 100 training episodes) against
-                                agent steps, with the random policy's mean as a line
-    <out>/learning_check.json   the numbers
+It trains an algorithm with the `cpu` preset for a budget of agent steps, one trial per seed
+(or takes the trials of an experiment already trained, at a given step count), then plays 30
+distinct episodes (seeds 10000-10029: 30 different no-op starts) with each trained agent, greedy
+and stochastic, and with a uniformly random policy, and writes:
+    <out>/learning_check.png    furthest x_pos (mean over the last 100 training episodes)
+                                against agent steps, one line per seed, random play as a line
+    <out>/learning_check.json   the numbers, per seed and policy
 
-Usage (about 40 minutes on a 2-core laptop):
-    .venv/bin/python scripts/learning_check.py --out learning_check
-    .venv/bin/python scripts/learning_check.py --steps 20000 --episodes 10   # a shorter look
+Usage (PPO at 200,000 agent steps takes about an hour per seed on a 2-core laptop):
+    .venv/bin/python scripts/learning_check.py --algo ppo --steps 200000 --seeds 0 --out learning_check/ppo
+    .venv/bin/python scripts/learning_check.py --algo dqn --steps 100000 --out learning_check/dqn
+    # the checkpoint at or before 200,000 steps of a longer run (kept with --keep-checkpoints):
+    .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 --steps 200000 --out learning_check/ppo
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import pickle
 import sys
 import time
 from pathlib import Path
@@ -23,66 +27,113 @@ from pathlib import Path
 from mario_rllib import rollout
 from mario_rllib.envs import MarioEnvConfig, make_env
 from mario_rllib.evaluate import evaluate
-from mario_rllib.experiment import TrainRequest, train
-from mario_rllib.plot import read_results
+from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, train
+
+EVAL_SEED = 10_000
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=100_000, help="agent steps of training")
+    parser.add_argument("--algo", default="ppo", help="ppo or dqn (default: ppo)")
+    parser.add_argument("--steps", type=int, default=200_000, help="agent steps of training")
+    parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default: 0)")
     parser.add_argument("--episodes", type=int, default=30,
                         help="evaluation episodes per policy (default: 30)")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--experiment", default=None,
+                        help="evaluate this experiment's trials at --steps instead of training")
     parser.add_argument("--out", default="learning_check", help="output directory")
     args = parser.parse_args()
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    name = f"learning_check__{time.strftime('%Y%m%d-%H%M%S')}"
     started = time.time()
-    status = train(TrainRequest(algo="ppo", preset="cpu", seed=args.seed,
-                                stop_timesteps=args.steps, checkpoint_every=10,
-                                storage_path=str(out / "ray_results"), name=name))
-    if status != 0:
-        print("training did not finish; see above", file=sys.stderr)
-        return status
-    train_seconds = time.time() - started
-    experiment = out / "ray_results" / name
-    trial = next(experiment.glob("trial_*"))
+    if args.experiment:
+        experiment = Path(args.experiment).resolve()
+        algo = json.loads((experiment / EXPERIMENT_FILE).read_text())["algo"]
+    else:
+        algo = args.algo
+        experiment = out / "ray_results" / f"learning_check__{algo}__{time.strftime('%Y%m%d-%H%M%S')}"
+        seeds = [int(seed) for seed in args.seeds.split(",")]
+        status = train(TrainRequest(algo=algo, preset="cpu", seed=seeds[0],
+                                    num_samples=len(seeds), stop_timesteps=args.steps,
+                                    checkpoint_every=10, storage_path=str(experiment.parent),
+                                    name=experiment.name))
+        if status != 0:
+            print("training did not finish; see above", file=sys.stderr)
+            return status
+    train_minutes = round((time.time() - started) / 60, 1)
 
-    results = {}
-    for label, stochastic in (("greedy", False), ("stochastic", True)):
-        report = evaluate(str(trial), episodes=args.episodes, seed=10_000, stochastic=stochastic,
-                          report=str(out / f"eval_{label}.json"))
-        results[f"ppo_{label}"] = report["summary"]
-    env = make_env(MarioEnvConfig.from_dict(report["env_config"]))
-    _, results["random"] = rollout.play(env, rollout.RandomPolicy(env.action_space, 10_000),
-                                        args.episodes, seed=10_000)
+    runs, env_config = [], None
+    for trial in sorted(experiment.glob("trial_*")):
+        checkpoint, row = checkpoint_at(trial, args.steps)
+        seed = json.loads((trial / "params.json").read_text())["seed"]
+        run = {"seed": seed, "trial": trial.name, "checkpoint": str(checkpoint),
+               "agent_steps": int(row["num_env_steps_sampled_lifetime"]),
+               "train_minutes": round(row["time_total_s"] / 60, 1)}
+        for label, stochastic in (("greedy", False), ("stochastic", True)):
+            report = evaluate(str(checkpoint), episodes=args.episodes, seed=EVAL_SEED,
+                              stochastic=stochastic, report=str(out / f"eval_{seed}_{label}.json"))
+            run[label] = {"policy": report["policy"], **report["summary"]}
+            env_config = report["env_config"]
+        runs.append(run)
+    env = make_env(MarioEnvConfig.from_dict({**env_config, "render_mode": None}))
+    _, random = rollout.play(env, rollout.RandomPolicy(env.action_space, EVAL_SEED),
+                             args.episodes, seed=EVAL_SEED)
     env.close()
 
-    summary = {"agent_steps": args.steps, "train_minutes": round(train_seconds / 60, 1),
-               "episodes_per_policy": args.episodes, "experiment": str(experiment), **results}
+    summary = {"algo": algo, "experiment": str(experiment), "agent_steps_budget": args.steps,
+               "wall_minutes": train_minutes, "episodes_per_policy": args.episodes,
+               "evaluation_seeds": f"{EVAL_SEED}-{EVAL_SEED + args.episodes - 1}",
+               "runs": runs, "random": random}
     (out / "learning_check.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot(trial / "result.json", results["random"]["x_pos_mean"], out / "learning_check.png",
-         args.steps)
+    plot(experiment, random["x_pos_mean"], out / "learning_check.png", algo, args.steps)
     print(json.dumps(summary, indent=2))
     return 0
 
 
-def plot(result_json: Path, random_x_pos: float, path: Path, steps: int) -> None:
+def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
+    """The trial's newest checkpoint taken at or before `steps` agent steps, and its result row.
+
+    A checkpoint records its training iteration (in `algorithm_state.pkl`: our own checkpoint,
+    so unpickling it is safe here); `result.json` maps iterations to step counts.
+    """
+    rows = {row["training_iteration"]: row for row in result_rows(trial)}
+    best = None
+    for checkpoint in trial.glob("checkpoint_*"):
+        with (checkpoint / "algorithm_state.pkl").open("rb") as f:
+            row = rows.get(pickle.load(f)["training_iteration"])
+        if row and row["num_env_steps_sampled_lifetime"] <= steps and (
+                best is None or row["training_iteration"] > best[1]["training_iteration"]):
+            best = (checkpoint, row)
+    if best is None:
+        raise SystemExit(f"{trial}: no checkpoint at or before {steps:,} agent steps")
+    return best
+
+
+def result_rows(trial: Path) -> list[dict]:
+    """Every result Tune wrote for the trial, in order."""
+    return [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
+            if line.strip()]
+
+
+def plot(experiment: Path, random_x_pos: float, path: Path, algo: str, steps: int) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [row for row in read_results(result_json) if "x_pos_max_mean" in row]
     figure, axis = plt.subplots(figsize=(6, 3.5))
-    axis.plot([row["num_env_steps_sampled_lifetime"] for row in rows],
-              [row["x_pos_max_mean"] for row in rows], label="PPO (training episodes)")
+    for trial in sorted(experiment.glob("trial_*")):
+        seed = json.loads((trial / "params.json").read_text())["seed"]
+        rows = [row for row in result_rows(trial) if "x_pos_max_mean" in row["env_runners"]
+                and row["num_env_steps_sampled_lifetime"] <= steps]
+        axis.plot([row["num_env_steps_sampled_lifetime"] for row in rows],
+                  [row["env_runners"]["x_pos_max_mean"] for row in rows],
+                  label=f"{algo.upper()}, seed {seed}")
     axis.axhline(random_x_pos, color="gray", linestyle="--", label="random policy")
     axis.set_xlabel("agent steps")
-    axis.set_ylabel("furthest x_pos, mean")
-    axis.set_title(f"PPO on 1-1, preset cpu, {steps:,} agent steps")
+    axis.set_ylabel("furthest x_pos, mean of last 100")
+    axis.set_title(f"{algo.upper()} on 1-1, preset cpu, {steps:,} agent steps")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()

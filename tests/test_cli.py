@@ -47,9 +47,11 @@ def test_play_prints_a_row_per_episode_and_a_summary():
     lines = result.stdout.strip().splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["episode", "seed"])
     rows = [line.split() for line in lines[header + 1: header + 3]]
-    assert [row[:3] for row in rows] == [["0", "3", "1-1"], ["1", "4", "1-1"]]
-    assert all(row[3] == "30" for row in rows)  # truncated at --max-episode-steps
-    assert lines[-1].startswith("2 episodes: flag rate 0.00, furthest x_pos mean")
+    # Seed s starts after s mod 31 no-op frames (noop_max 30): consecutive seeds, distinct starts.
+    assert [row[:4] for row in rows] == [["0", "3", "3", "1-1"], ["1", "4", "4", "1-1"]]
+    assert all(row[4] == "30" for row in rows)  # truncated at --max-episode-steps
+    assert lines[-1].startswith("2 episodes (2 distinct starts, 2 distinct episodes): flag rate "
+                                "0.00 (95% CI 0.00-0.66), furthest x_pos mean")
 
 
 @pytest.mark.slow

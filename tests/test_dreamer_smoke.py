@@ -66,6 +66,11 @@ def test_world_model_and_imagination_metrics_reach_tune(trained):
     assert 0 < float(last["learners/default_policy/WORLD_MODEL_recon_mse"]) < 1
     ratio = [float(row["actual_training_ratio"]) for row in rows]
     assert 0 < ratio[0] < ratio[1]  # replayed steps per env step, counted right (RLlib's: 0.0)
+    # = updates x B x T / env steps, from RLlib's own counters: its learner counts B rows per
+    # update, and the debug preset's T is 16.
+    for row, value in zip(rows, ratio, strict=True):
+        rows_trained = float(row["learners/default_policy/num_module_steps_trained_lifetime"])
+        assert value == pytest.approx(rows_trained * 16 / float(row["num_env_steps_sampled_lifetime"]))
 
 
 def test_evaluate_plays_an_episode(trained, tmp_path):

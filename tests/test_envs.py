@@ -111,18 +111,35 @@ def test_stored_frames_are_copies():
     env.close()
 
 
-def test_step_matches_gym_super_mario_bros_frame_by_frame():
-    """`MarioNES` steps the emulator itself (nes-py's step less the unread info): rewards, ends,
-    infos and screens equal those of gym-super-mario-bros' own env, up to Mario's death."""
+RUN, JUMP, DOWN = 3, 4, 10  # complex actions: right B, right A B, down
+PIPE_ENTRY_1_1 = ([0] * 4 + ([RUN] * 2 + [JUMP] * 26) * 10 + [RUN] * 2 + [JUMP] * 8
+                  + ([RUN] * 2 + [JUMP] * 26) * 3 + [RUN] * 2 + [JUMP] * 10 + [DOWN] * 9)
+"""Scripted NES frames that land Mario on 1-1's fourth pipe (x = 918) and go down into the coin
+room (found by a search with the emulator's snapshots)."""
+
+
+def random_then_right(seed):
+    rng = np.random.default_rng(seed)
+    return list(rng.integers(7, size=100)) + [1] * 500
+
+
+@pytest.mark.parametrize("action_set, plans", [
+    # 100 random frames, then running right into the first Goomba: each episode ends by death,
+    # the second from a reset after the first death.
+    ("simple", [random_then_right(0), random_then_right(0)]),
+    # Down the pipe: the frame of the entry, then the coin room.
+    ("complex", [PIPE_ENTRY_1_1 + [RUN] * 150]),
+], ids=["deaths", "pipe-entry"])
+def test_step_matches_gym_super_mario_bros_frame_by_frame(action_set, plans):
+    """`MarioNES` steps the emulator itself (nes-py's step, the info only where it is seen):
+    rewards, ends, infos and screens equal those of gym-super-mario-bros' own env."""
     from mario_rllib._legacy import SuperMarioBrosEnv
 
-    ours = make_env(obs_mode="raw", frame_skip=1, noop_max=0)
+    ours = make_env(obs_mode="raw", frame_skip=1, noop_max=0, action_set=action_set)
     theirs = SuperMarioBrosEnv(rom_mode="vanilla", target=(1, 1))
-    codes = controller_bytes("simple")
-    rng = np.random.default_rng(0)
-    # 100 random frames, then running right into the first Goomba: the episode ends by death.
-    plan = list(rng.integers(len(codes), size=100)) + [1] * 500
-    for episode in range(2):  # the second episode starts from a reset after the death
+    codes = controller_bytes(action_set)
+    x_positions = []
+    for episode, plan in enumerate(plans):
         ours.reset(seed=episode)
         theirs.reset()
         for frame, action in enumerate(plan):
@@ -131,9 +148,13 @@ def test_step_matches_gym_super_mario_bros_frame_by_frame():
             assert (reward, terminated, truncated) == (their_reward, done, False), frame
             assert np.array_equal(obs, screen), frame
             assert {k: v for k, v in info.items() if k != "x_pos_max"} == their_info, frame
+            x_positions.append(info["x_pos"])
             if done:
                 break
-        assert done and frame > 100
+        assert done == (action_set == "simple") and frame > 100
+    if action_set == "complex":  # the entry was reached: x jumps from the pipe to the room
+        entry = len(PIPE_ENTRY_1_1) - 1
+        assert x_positions[entry] == 918 and x_positions[entry + 1] < 100
     ours.close()
     theirs.close()
 

@@ -176,3 +176,23 @@ def test_evaluate_builds_the_same_stacks(run, request):
             policy.observe(int(action), frames[episode_id][t_next], 0.0, False, False)
     assert len(seen) > 50
     assert_stacks_equal(seen, frames, "evaluate")
+
+
+def test_dqn_stochastic_evaluation_is_epsilon_greedy_at_the_experiments_epsilon(dqn_run):
+    """`evaluate --stochastic` on DQN: epsilon 0.05 (recorded in the checkpoint), not the
+    module's training schedule at step 0 (epsilon 1.0, i.e. random play)."""
+    runner, _, chunks, _ = dqn_run
+    module = runner.module
+    mario = module.model_config["mario"]
+    assert mario["evaluation_epsilon"] == 0.05
+    env, _ = make_trained_env(mario)
+    greedy = build_policy(module, mario, env, explore=False)
+    stochastic = build_policy(module, mario, env, explore=True, seed=1)
+    env.close()
+    first = chunks[0].get_observations(0)
+    greedy.start(first)
+    stochastic.start(first)
+    best = greedy.act()
+    actions = np.array([stochastic.act() for _ in range(2_000)])
+    # Other actions: epsilon x 4/5 of the time (a random draw among 5 can be the greedy one).
+    assert np.mean(actions != best) == pytest.approx(0.05 * 4 / 5, abs=0.015)

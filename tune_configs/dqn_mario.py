@@ -87,6 +87,23 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"buffer_capacity": 1_000_000, "train_batch_size": 64},
 }
 
+def rllib_training_intensity(settings: dict[str, Any]) -> float | Any:
+    """The value to give RLlib for `training_intensity` replayed samples per sampled step.
+
+    RLlib 2.60 (`dqn.calculate_rr_weights`) sets how many updates follow each sample call from
+    the steps a call brings, counting `num_env_runners + 1` runners: with remote runners the
+    local one does not sample, so it would replay intensity x (N + 1) / N per step (16 instead
+    of 32/3 with the cpu preset's 2 runners). Asking for intensity x N / (N + 1) gives the
+    intensity itself; the `training_intensity` metric of `StackedReplayDQN` shows what ran.
+    """
+    intensity, runners = settings["training_intensity"], settings["num_env_runners"]
+    if not runners:
+        return intensity
+    if isinstance(intensity, dict):  # a Tune grid search over it
+        return {"grid_search": [v * runners / (runners + 1) for v in intensity["grid_search"]]}
+    return intensity * runners / (runners + 1)
+
+
 STOP = {STOP_TIMESTEPS: 5_000_000}
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 
@@ -102,7 +119,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
             gamma=settings["gamma"],
             n_step=settings["n_step"],
             train_batch_size_per_learner=settings["train_batch_size"],
-            training_intensity=settings["training_intensity"],
+            training_intensity=rllib_training_intensity(settings),
             num_steps_sampled_before_learning_starts=settings["learning_starts"],
             target_network_update_freq=settings["target_update_freq"],
             tau=1.0,  # hard target updates, as the tutorial and Mnih et al.

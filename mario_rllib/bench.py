@@ -15,7 +15,6 @@ from __future__ import annotations
 import collections
 import json
 import multiprocessing as mp
-import os
 import statistics
 import sys
 import time
@@ -162,7 +161,9 @@ def run_env_benchmark(
     print_json: bool = True,
 ) -> dict:
     """Measure, print a table, and return the report (and print it as one line of JSON)."""
-    processes = processes or os.cpu_count() or 1
+    from tune_configs.common import available_cpus
+
+    processes = processes or available_cpus()
     targets = ["raw_emulator", *OBS_MODES]
     parallel_targets = ["raw_emulator", "gray84"]
     print_fn(

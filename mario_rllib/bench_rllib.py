@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from mario_rllib.bench import RawEmulator, Throughput
+from tune_configs.common import available_cpus
 
 SAMPLING_TURN_S = 2.0
 """The raw emulator and RLlib sampling take turns this long."""
@@ -191,7 +191,7 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
 def run_sampling_benchmark(algo: str, seconds: float, envs_per_runner: list[int],
                            runner_counts: list[int] | None = None, seed: int = 0,
                            print_fn: Callable[[str], None] = print) -> dict[str, Any]:
-    cores = os.cpu_count() or 1
+    cores = available_cpus()
     runner_counts = runner_counts or list(range(1, cores + 1))
     with _local_ray(max(runner_counts)):
         rows = [measure_sampling(algo, n, k, seconds, seed)
@@ -318,7 +318,7 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
     `cpu` preset's learner runs) and on every core."""
     import torch
 
-    cores = os.cpu_count() or 1
+    cores = available_cpus()
     thread_counts = [1] if quick or cores == 1 else [1, cores]
     with _local_ray(cores):
         report = {algo: measure_learner(algo, thread_counts, quick, seed)

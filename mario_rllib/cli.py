@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 BENCH_TARGETS = ("env", "sampling", "learner", "peer", "replay")
 SAMPLING_ENVS_PER_RUNNER = (4, 16)
@@ -43,6 +44,13 @@ def _add_bench(subparsers) -> None:
                         help="a smoke run, not a measurement: 1-2 s per target, small learner "
                         "batches, 500 replay steps")
     parser.set_defaults(func=_run_bench)
+
+
+def user_path(text: str) -> str:
+    """A path argument as users type it: relative to the current directory, `~` expanded, a
+    trailing slash allowed; absolute from here on (RLlib reads a relative checkpoint path as a
+    URI without a scheme)."""
+    return str(Path(text).expanduser().resolve())
 
 
 def _positive_ints(flag: str, text: str | None) -> list[int]:
@@ -174,6 +182,27 @@ def _run_play(args: argparse.Namespace) -> int:
     return 0
 
 
+SETTING_FLAGS = {
+    # flag -> (setting, help); values are parsed by the setting's type (see tune_configs.settings)
+    "--level": ("levels", "stage(s): 1-1, a comma-separated list, or 'all' (default: the "
+                "experiment's, 1-1)"),
+    "--action-set": ("action_set", "right_only, simple or complex (default: the experiment's)"),
+    "--frame-skip": ("frame_skip", "NES frames per agent step (default: 4)"),
+    "--noop-max": ("noop_max", "random no-op frames at reset: 0..N (default: 30)"),
+    "--sticky-action-prob": ("sticky_action_prob", "probability of repeating the previous "
+                             "action per NES frame (default: 0, off)"),
+    "--max-episode-steps": ("max_episode_steps", "truncate episodes after N agent steps; 'none' "
+                            "lifts a preset's limit (default: the game's clock ends them)"),
+    "--reward-shaping": ("reward_shaping", "'none' or a comma-separated list of flag_bonus, "
+                         "scale (default: the experiment's)"),
+    "--num-env-runners": ("num_env_runners", "env runner actors (default: the preset's)"),
+    "--envs-per-runner": ("envs_per_runner", "envs per env runner (default: the preset's)"),
+    "--num-learners": ("num_learners", "0: learn in the trial's driver process (default for "
+                       "cpu/debug)"),
+    "--gpus-per-learner": ("gpus_per_learner", "GPUs per learner (default: the preset's)"),
+}
+
+
 def _add_train(subparsers) -> None:
     from tune_configs import EXPERIMENTS, PRESET_NAMES
 
@@ -182,32 +211,28 @@ def _add_train(subparsers) -> None:
         help="train an agent through Tune (local Ray by default), or --resume an experiment",
         description="Train through Tune: checkpoints, TensorBoard and CSV under --storage-path, "
         "one progress line per iteration. Stops when any --stop-* criterion is met (default: "
-        "the experiment's own). Search spaces: --search NAME=V1,V2 (a grid; repeatable).",
+        "the experiment's own). Search spaces: --search NAME=V1,V2 (a grid; repeatable). "
+        "--print-config shows every setting and where it came from, without starting Ray.",
     )
     parser.add_argument("--algo", default="ppo", help=f"one of {', '.join(EXPERIMENTS)} "
                         "(default: ppo)")
-    parser.add_argument("--level", default=None,
-                        help="stage(s): 1-1, a comma-separated list, or 'all' (default: the "
-                        "experiment's, 1-1)")
     parser.add_argument("--preset", default="cpu",
                         help=f"comma-separated, applied left to right: {', '.join(PRESET_NAMES)} "
                         "(default: cpu)")
-    parser.add_argument("--num-env-runners", type=int, default=None)
-    parser.add_argument("--envs-per-runner", type=int, default=None)
-    parser.add_argument("--num-learners", type=int, default=None,
-                        help="0: learn in the trial's driver process (default for cpu/debug)")
-    parser.add_argument("--gpus-per-learner", type=float, default=None)
+    settings = parser.add_argument_group("settings (override the preset; see also --set)")
+    for flag, (_, text) in SETTING_FLAGS.items():
+        settings.add_argument(flag, default=None, help=text)
     parser.add_argument("--stop-timesteps", type=int, default=None,
                         help="stop after this many env steps sampled (agent steps)")
     parser.add_argument("--stop-flag-rate", type=float, default=None,
-                        help="stop when the flag rate (over the last 100 episodes) reaches this")
+                        help="stop when the flag rate over the last 100 episodes reaches this")
     parser.add_argument("--stop-iters", type=int, default=None,
                         help="stop after this many training iterations")
     parser.add_argument("--checkpoint-every", type=int, default=10,
                         help="checkpoint every N iterations, and at the end (default: 10)")
     parser.add_argument("--keep-checkpoints", type=int, default=5,
                         help="keep the N newest checkpoints per trial (default: 5)")
-    parser.add_argument("--storage-path", default="ray_results",
+    parser.add_argument("--storage-path", default="ray_results", type=user_path,
                         help="where experiments go (default: ./ray_results)")
     parser.add_argument("--name", default=None,
                         help="experiment name (default: {level}__{algo}__{seed}__{timestamp})")
@@ -218,39 +243,38 @@ def _add_train(subparsers) -> None:
     parser.add_argument("--num-samples", type=int, default=1,
                         help="trials per grid point, with seeds seed, seed+1, ... (default: 1)")
     parser.add_argument("--search", action="append", default=[], metavar="NAME=V1,V2",
-                        help="grid-search a hyperparameter, e.g. --search lr=1e-4,3e-4")
+                        help="grid-search a setting, e.g. --search lr=1e-4,3e-4")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override one setting of the experiment, e.g. --set lr=3e-4")
-    parser.add_argument("--resume", default=None, metavar="EXPERIMENT_DIR",
+                        help="override one setting of the experiment, parsed by its type, e.g. "
+                        "--set lr=3e-4, --set double_q=false, --set max_episode_steps=none")
+    parser.add_argument("--print-config", action="store_true",
+                        help="print the resolved settings (and what set each) and RLlib's "
+                        "config, then exit without starting Ray")
+    parser.add_argument("--resume", default=None, type=user_path, metavar="EXPERIMENT_DIR",
                         help="continue this experiment's unfinished and errored trials from their "
                         "last checkpoints (other flags but --address are ignored)")
     parser.set_defaults(func=_run_train)
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from mario_rllib.experiment import TrainRequest, parse_search, resume, train
+    from mario_rllib.experiment import TrainRequest, print_config, resume, train
 
     if args.resume:
         return resume(args.resume, args.address)
-    overrides = {
-        "levels": args.level,
-        "num_env_runners": args.num_env_runners,
-        "envs_per_runner": args.envs_per_runner,
-        "num_learners": args.num_learners,
-        "gpus_per_learner": args.gpus_per_learner,
-    }
-    for key, values in parse_search(args.set).items():
-        if len(values) != 1:
-            raise ValueError(f"bad --set {key}: expected one value (use --search for several)")
-        overrides[key] = values[0]
+    overrides = {setting: getattr(args, flag[2:].replace("-", "_"))
+                 for flag, (setting, _) in SETTING_FLAGS.items()}
     request = TrainRequest(
-        algo=args.algo, preset=args.preset, seed=args.seed, overrides=overrides,
-        search=parse_search(args.search), num_samples=args.num_samples,
+        algo=args.algo, preset=args.preset, seed=args.seed,
+        overrides={key: value for key, value in overrides.items() if value is not None},
+        sets=args.set, search=args.search, num_samples=args.num_samples,
         stop_timesteps=args.stop_timesteps, stop_flag_rate=args.stop_flag_rate,
         stop_iters=args.stop_iters, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, storage_path=args.storage_path, name=args.name,
         address=args.address,
     )
+    if args.print_config:
+        print_config(request)
+        return 0
     return train(request)
 
 
@@ -263,7 +287,7 @@ def _add_evaluate(subparsers) -> None:
         "may be a checkpoint_* directory, its trial directory (the newest checkpoint is used) or "
         "the RLModule directory. A checkpoint is pickled code: load only trusted ones.",
     )
-    parser.add_argument("checkpoint")
+    parser.add_argument("checkpoint", type=user_path)
     parser.add_argument("--episodes", type=int, default=10, help="default: 10")
     parser.add_argument("--seed", type=int, default=0,
                         help="episode i is reset with seed+i (default: 0)")
@@ -271,9 +295,9 @@ def _add_evaluate(subparsers) -> None:
                         help="sample actions from the policy (default: greedy)")
     parser.add_argument("--level", default=None,
                         help="evaluate on other stage(s) than the training ones")
-    parser.add_argument("--report", default="evaluation.json",
+    parser.add_argument("--report", default="evaluation.json", type=user_path,
                         help="where to write the JSON report (default: ./evaluation.json)")
-    parser.add_argument("--video", default=None, metavar="OUT.mp4|OUT.gif",
+    parser.add_argument("--video", default=None, type=user_path, metavar="OUT.mp4|OUT.gif",
                         help="record the first episode")
     parser.set_defaults(func=_run_evaluate)
 
@@ -296,8 +320,8 @@ def _add_dream(subparsers) -> None:
         "OUT.json (per-step MSE, SSIM, rewards) and OUT.png (the error per step). A checkpoint "
         "is pickled code: load only trusted ones.",
     )
-    parser.add_argument("checkpoint")
-    parser.add_argument("--out", required=True, metavar="OUT.gif|OUT.mp4")
+    parser.add_argument("checkpoint", type=user_path)
+    parser.add_argument("--out", required=True, type=user_path, metavar="OUT.gif|OUT.mp4")
     parser.add_argument("--observe", type=int, default=5,
                         help="real frames the world model sees first (default: 5)")
     parser.add_argument("--horizon", type=int, default=45,
@@ -323,8 +347,8 @@ def _add_plot(subparsers) -> None:
         description="Plot return, furthest x_pos and flag rate against env steps, one line per "
         "trial, from the experiment's progress.csv files.",
     )
-    parser.add_argument("experiment_dir")
-    parser.add_argument("--out", default=None,
+    parser.add_argument("experiment_dir", type=user_path)
+    parser.add_argument("--out", default=None, type=user_path,
                         help="PNG path (default: EXPERIMENT_DIR/learning_curves.png)")
     parser.set_defaults(func=_run_plot)
 
@@ -347,7 +371,7 @@ def _add_submit(subparsers) -> None:
     )
     parser.add_argument("--address", default="http://127.0.0.1:8265",
                         help="the job API (default: http://127.0.0.1:8265, a tunnel's end)")
-    parser.add_argument("--working-dir", default=".",
+    parser.add_argument("--working-dir", default=".", type=user_path,
                         help="directory uploaded as the job's working directory (default: .)")
     parser.add_argument("--wait", action="store_true",
                         help="follow the job to its end and exit 0 only if it succeeded")

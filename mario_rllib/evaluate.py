@@ -40,7 +40,8 @@ def warn_pickled_code() -> None:
 def find_module_dir(path: str | Path) -> Path:
     """The RLModule inside an experiment, trial, algorithm, learner or RLModule checkpoint dir.
 
-    A trial (or experiment) directory resolves to its newest checkpoint.
+    A trial directory (or an experiment directory of one trial) resolves to its newest
+    checkpoint; an experiment of several trials is refused, with their names.
     """
     # Absolute: RLlib reads a relative path as a URI without a scheme (pyarrow's ArrowInvalid).
     root = Path(path).expanduser().resolve()
@@ -48,7 +49,14 @@ def find_module_dir(path: str | Path) -> Path:
         raise ValueError(f"checkpoint {str(path)!r} does not exist")
     if not root.is_dir():
         raise ValueError(f"checkpoint {str(path)!r} is a file: expected a checkpoint directory")
-    checkpoints = sorted(root.glob("checkpoint_*")) or sorted(root.glob("*/checkpoint_*"))
+    checkpoints = sorted(root.glob("checkpoint_*"))
+    if not checkpoints:  # an experiment directory: one trial's checkpoints, never a silent pick
+        trials = sorted({p.parent.name for p in root.glob("*/checkpoint_*")})
+        if len(trials) > 1:
+            raise ValueError(
+                f"experiment {str(path)!r} has {len(trials)} trials: evaluate one of them, "
+                f"e.g. {str(Path(path) / trials[0])!r} (trials: {', '.join(trials)})")
+        checkpoints = sorted(root.glob("*/checkpoint_*"))
     if checkpoints:
         root = max(checkpoints, key=lambda p: (p.stat().st_mtime, p.name))
     for candidate in (root / _ALGORITHM_MODULE_DIR / MODULE_ID, root / "rl_module" / MODULE_ID,
@@ -246,7 +254,9 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
         "episodes": [dataclasses.asdict(r) for r in records],
     }
     if report:
-        Path(report).write_text(json.dumps(result, indent=2) + "\n")
+        report_path = Path(report).expanduser()
+        report_path.parent.mkdir(parents=True, exist_ok=True)
+        report_path.write_text(json.dumps(result, indent=2) + "\n")
         print_fn(f"report: {report}")
     if video:
         print_fn(f"video of episode 0: {video}")

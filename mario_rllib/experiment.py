@@ -9,18 +9,23 @@ restores. Nothing existing is ever deleted or overwritten.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import os
+import socket
 import sys
+import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import ray
 from ray import tune
+from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.callbacks import (
     FLAG_RATE,
@@ -38,7 +43,12 @@ from tune_configs.common import (
     STOP_FLAG_RATE,
     STOP_ITERS,
     STOP_TIMESTEPS,
+    LocalLearnerThreads,
+    available_cpus,
+    experiment_setting_types,
+    resolve_settings_with_sources,
 )
+from tune_configs.settings import parse_value
 
 EXPERIMENT_FILE = "mario_rllib_experiment.json"
 """Written into each experiment directory at start: what `--resume` needs to know (the algorithm)."""
@@ -52,9 +62,12 @@ class TrainRequest:
     preset: str = "cpu"
     seed: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
-    """Settings of the experiment file (levels, num_env_runners, lr, ...); None = the preset's."""
-    search: dict[str, list[Any]] = field(default_factory=dict)
-    """Grid search: setting -> values; every combination is a trial."""
+    """Settings of the experiment file (levels, num_env_runners, lr, ...) -> value. A value given
+    as text (a flag's, e.g. {"envs_per_runner": "16"}) is parsed by the setting's type."""
+    sets: list[str] = field(default_factory=list)
+    """`--set NAME=VALUE` items, parsed by the setting's type."""
+    search: list[str] = field(default_factory=list)
+    """`--search NAME=V1,V2` items: a grid; every combination is a trial."""
     num_samples: int = 1
     """Trials per grid point, with seeds seed, seed+1, ... (the emulator is deterministic, so
     repeats with one seed would be one run counted several times)."""
@@ -86,27 +99,113 @@ def stop_criteria(request: TrainRequest, default: Mapping[str, Any]) -> dict[str
     return stop or dict(default)
 
 
-def build_param_space(request: TrainRequest):
-    """The experiment's AlgorithmConfig, with Tune grid searches where asked."""
+def _split(item: str, flag: str, example: str) -> tuple[str, str]:
+    name, sep, text = item.partition("=")
+    if not sep or not name.strip() or not text.strip():
+        raise ValueError(f"bad {flag} {item!r}: expected NAME=VALUE{example}")
+    return name.strip(), text.strip()
+
+
+def not_searchable(experiment: ModuleType) -> dict[str, str]:
+    """Settings `--search` refuses, and why: the env's (recorded twice: in the env config and in
+    the module's checkpoint config), the resources (one placement for every trial), schedules
+    (lists: commas would split them) and the flags of their own."""
+    why = {key: "an env setting: run one experiment per value" for key in ENV_KEYS}
+    why.update({key: "a resource: every trial of an experiment has the same"
+                for preset in RESOURCE_PRESETS.values() for key in preset})
+    why.update({key: "a list: run one experiment per value with --set"
+                for key, value in experiment.DEFAULTS.items() if isinstance(value, list)})
+    why.update({"seed": "use --num-samples N for seeds seed..seed+N-1"})
+    return why
+
+
+def resolve_request(request: TrainRequest) -> tuple[ModuleType, dict[str, Any],
+                                                    dict[str, list[Any]]]:
+    """The experiment module, the overrides (flags and --set, parsed by each setting's type) and
+    the grid (--search); one-line ValueErrors for anything malformed."""
     experiment = load_experiment(request.algo)
-    not_searchable = set(ENV_KEYS) | {key for p in RESOURCE_PRESETS.values() for key in p}
-    overrides = dict(request.overrides)
-    for key, values in request.search.items():
-        if key not in experiment.DEFAULTS or key in not_searchable or key == "seed":
-            searchable = sorted(set(experiment.DEFAULTS) - not_searchable - {"seed"})
-            raise ValueError(
-                f"cannot search over {key!r}: expected one of {', '.join(searchable)}"
-            )
-        overrides[key] = tune.grid_search(list(values))
-    seed: Any = request.seed
-    if request.num_samples > 1:
-        seed = tune.grid_search([request.seed + i for i in range(request.num_samples)])
-    return experiment, experiment.build_config(request.preset, seed=seed, **overrides)
+    types = experiment_setting_types(experiment.DEFAULTS, experiment.PRESETS)
+    overrides: dict[str, Any] = {}
+    for name, value in request.overrides.items():
+        flag = "--" + ("level" if name == "levels" else name.replace("_", "-"))
+        overrides[name] = parse_value(name, value, types, flag) if isinstance(value, str) else value
+    for item in request.sets:
+        name, text = _split(item, "--set", " (e.g. lr=3e-4)")
+        overrides[name] = parse_value(name, text, types)
+    search: dict[str, list[Any]] = {}
+    refused = not_searchable(experiment)
+    for item in request.search:
+        name, text = _split(item, "--search", ",V2,... (e.g. lr=1e-4,3e-4)")
+        if name in refused:
+            raise ValueError(f"cannot search over {name!r}: {refused[name]}")
+        values = [parse_value(name, value, types, "--search") for value in text.split(",")]
+        if name in overrides or name in search:
+            raise ValueError(f"bad --search {item!r}: {name} is set twice")
+        search[name] = values
+    return experiment, overrides, search
+
+
+def build_param_space(request: TrainRequest):
+    """The experiment's AlgorithmConfig, with Tune grid searches where asked, after every point
+    of the grid was built and validated (RLlib's `validate()` and our settings' rules)."""
+    experiment, overrides, search = resolve_request(request)
+    seeds = [request.seed + i for i in range(request.num_samples)]
+    for values in itertools.product(*search.values()):
+        point = dict(zip(search, values, strict=True))
+        try:
+            experiment.build_config(request.preset, seed=seeds[0], **overrides, **point).validate()
+        except ValueError as error:
+            where = f" (search point {point})" if point else ""
+            raise ValueError(one_line(error) + where) from error
+    grid = {name: tune.grid_search(values) for name, values in search.items()}
+    seed: Any = seeds[0] if len(seeds) == 1 else tune.grid_search(seeds)
+    return experiment, experiment.build_config(request.preset, seed=seed, **overrides, **grid)
+
+
+def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print) -> None:
+    """`train --print-config`: every setting with its value and what set it, then what RLlib's
+    resulting config changes from RLlib's own defaults. Builds and validates the config (every
+    search point) as `train` does; starts no Ray and writes nothing."""
+    experiment, config = build_param_space(request)
+    _, overrides, search = resolve_request(request)
+    settings, sources = resolve_settings_with_sources(
+        experiment.DEFAULTS, experiment.PRESETS, request.preset,
+        {**overrides, **{name: tune.grid_search(values) for name, values in search.items()}})
+    sources["seed"], settings["seed"] = "--seed", request.seed
+    for name in search:
+        sources[name] = "--search"
+    print_fn(f"settings of {request.algo}, preset {request.preset} (each: value, then what set "
+             f"it: the experiment's default, a preset, a flag or --set, --search):")
+    width = max(map(len, settings))
+    for name in sorted(settings):
+        value = search.get(name, settings[name])
+        print_fn(f"  {name:<{width}}  {value!r:<28} {sources[name]}")
+    defaults = type(config)().to_dict()
+    print_fn(f"RLlib's {type(config).__name__}, where it differs from RLlib's defaults:")
+    for key, value in sorted(config.to_dict().items()):
+        if key not in defaults or _differs(defaults[key], value):
+            print_fn(f"  {key}: {value!r}")
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # arrays and the like: compare their text
+        return repr(a) != repr(b)
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line: its first line, or its type's name when it has no message."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
 
 
 def resources_per_trial(config) -> dict[str, float]:
     """CPUs and GPUs one trial asks Ray for, counted as RLlib places it: the driver (with a local
-    learner when num_learners is 0), the env runners and the remote learners."""
+    learner when num_learners is 0), the env runners and the remote learners. `config` is an
+    AlgorithmConfig or its dict (a trial's params.json)."""
+    if isinstance(config, Mapping):
+        config = SimpleNamespace(**config)
     cpus = config.num_cpus_for_main_process + config.num_env_runners * config.num_cpus_per_env_runner
     if config.num_learners == 0:
         gpus = config.num_gpus_per_learner
@@ -118,32 +217,68 @@ def resources_per_trial(config) -> dict[str, float]:
     return {"CPU": cpus, "GPU": gpus}
 
 
-def check_fits_this_machine(config, preset: str) -> None:
+def check_fits_this_machine(config, what: str) -> None:
     """With a local Ray, a trial that asks for more than the machine has waits PENDING forever:
-    say so now, in one line."""
+    say so now, in one line. `what` names what asks (e.g. "preset 'gpu' with these flags")."""
     import torch
 
     need = resources_per_trial(config)
-    have = {"CPU": os.cpu_count() or 1, "GPU": torch.cuda.device_count()}
+    have = {"CPU": available_cpus(), "GPU": torch.cuda.device_count()}
     if any(need[key] > have[key] + 1e-9 for key in need):
         raise ValueError(
-            f"preset {preset!r} with these flags asks for {need['CPU']:g} CPUs and "
-            f"{need['GPU']:g} GPUs per trial, but this machine has {have['CPU']} CPUs and "
-            f"{have['GPU']} GPUs: lower --num-env-runners, --num-learners or --gpus-per-learner, "
-            f"or pass --address of a cluster"
+            f"{what} asks for {need['CPU']:g} CPUs and {need['GPU']:g} GPUs per trial, but "
+            f"this machine has {have['CPU']} CPUs and {have['GPU']} GPUs: lower "
+            f"--num-env-runners, --num-learners or --gpus-per-learner, or pass --address of a "
+            f"cluster"
         )
 
 
+def learner_threads(config, trials: int) -> int:
+    """Torch threads for each local learner: the machine's CPUs shared by the trials that run
+    at once on it (as many as fit, at most `trials`)."""
+    cpus = available_cpus()
+    at_once = max(1, min(trials, int(cpus // max(resources_per_trial(config)["CPU"], 1e-9))))
+    return max(1, cpus // at_once)
+
+
 def init_ray(address: str | None) -> None:
-    """Connect to `address` (a cluster), to RAY_ADDRESS, or start a local Ray bound to 127.0.0.1."""
+    """Connect to `address` (a cluster), to RAY_ADDRESS, or start a local Ray bound to 127.0.0.1;
+    a one-line ValueError if the cluster does not answer."""
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address is None and not os.environ.get("RAY_ADDRESS"):
         # The dashboard and job API run code for whoever reaches them: loopback only.
         ray.init(dashboard_host="127.0.0.1")
-    else:
-        ray.init(address=address)
+        return
+    target = address or os.environ["RAY_ADDRESS"]
+    if target.startswith(("http://", "https://")):
+        raise ValueError(
+            f"bad --address {target!r}: that is a job API address; submit there with "
+            f"`mario-rllib submit --address {target} -- TRAIN_FLAGS`, or give train 'auto' or "
+            f"ray://HOST:10001")
+    if target == "auto":  # where `ray start` records its head; ray.init would retry for ~25 s
+        current = Path(tempfile.gettempdir(), "ray", "ray_current_cluster")
+        if not current.is_file():
+            raise ValueError(f"cannot connect to Ray at {target!r}: no running Ray cluster on "
+                             f"this machine (start one with `ray start --head`, or pass "
+                             f"--address ray://HOST:10001)")
+        _reach(target, current.read_text().strip())
+    elif target.startswith("ray://"):
+        _reach(target, target.removeprefix("ray://"))
+    try:
+        ray.init(address=target)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        raise ValueError(f"cannot connect to Ray at {target!r}: {one_line(error)}") from error
+
+
+def _reach(address: str, host_port: str) -> None:
+    """A one-line ValueError unless something listens at HOST:PORT (within 5 s)."""
+    host, _, port = host_port.rpartition(":")
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except (OSError, ValueError) as error:
+        raise ValueError(f"cannot reach Ray at {address!r}: {one_line(error)}") from error
 
 
 def train(request: TrainRequest) -> int:
@@ -157,8 +292,11 @@ def train(request: TrainRequest) -> int:
         )
     # Everything that can be wrong with the request fails here, before Ray starts.
     experiment, config = build_param_space(request)
-    if request.address is None and not os.environ.get("RAY_ADDRESS"):
-        check_fits_this_machine(config, request.preset)
+    local = request.address is None and not os.environ.get("RAY_ADDRESS")
+    if local:
+        check_fits_this_machine(config, f"preset {request.preset!r} with these flags")
+        trials = len(list(generate_variants(config.to_dict())))
+        config.callbacks(on_algorithm_init=LocalLearnerThreads(learner_threads(config, trials)))
     stop = stop_criteria(request, experiment.STOP)
     storage = Path(request.storage_path).expanduser().resolve()
     name = request.name or experiment_name(config.env_config["levels"], request.algo, request.seed)
@@ -168,13 +306,13 @@ def train(request: TrainRequest) -> int:
             f"experiment directory {str(experiment_dir)!r} exists: continue it with "
             f"`mario-rllib train --resume {experiment_dir}` or pick another --name"
         )
+    init_ray(request.address)  # nothing is written before the cluster answers
     experiment_dir.mkdir(parents=True)
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
         "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
     }, indent=2) + "\n")
 
-    init_ray(request.address)
     register_mario_envs()
     print(f"experiment {name}: {request.algo} on {config.env_config['levels']}, "
           f"preset {request.preset}, stop at {_describe_stop(stop)}", flush=True)
@@ -182,8 +320,11 @@ def train(request: TrainRequest) -> int:
           flush=True)
     if hasattr(experiment, "describe"):  # what an iteration does, where it is not obvious
         print(f"  {experiment.describe(config)}", flush=True)
+    # Tune's own output (a configuration box, result paths, tables) gives way to ProgressLine:
+    # with its legacy reporter, verbose=0 is silent.
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     tuner = tune.Tuner(
-        experiment.RLLIB_ALGO,
+        config.algo_class,  # a class: a name would make Tune import every RLlib algorithm
         param_space=config,
         tune_config=tune.TuneConfig(trial_dirname_creator=trial_dirname),
         run_config=tune.RunConfig(
@@ -222,12 +363,18 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
             f"({EXPERIMENT_FILE} and Tune's experiment state are missing)"
         )
     meta = json.loads(meta_file.read_text())
+    if address is None and not os.environ.get("RAY_ADDRESS"):
+        for params in sorted(path.glob("trial_*/params.json")):
+            check_fits_this_machine(json.loads(params.read_text()),
+                                    f"experiment {path.name!r} (preset {meta['preset']!r})")
     init_ray(address)
     register_mario_envs()
+    os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's own tables: see train()
     print(f"resuming experiment {path.name} ({meta['algo']}), stop at "
           f"{_describe_stop(meta['stop'])}", flush=True)
     tuner = tune.Tuner.restore(
-        str(path), trainable=load_experiment(meta["algo"]).RLLIB_ALGO, resume_unfinished=True,
+        str(path), trainable=load_experiment(meta["algo"]).build_config().algo_class,
+        resume_unfinished=True,
         resume_errored=True,
     )
     return _report(tuner.fit(), path)
@@ -364,23 +511,3 @@ def _faults(result: Mapping[str, Any]) -> str:
     errors = result.get("env_runners", {}).get("num_env_step_failures", 0)
     return ((f" | env runners {healthy}/{wanted} healthy" if healthy < wanted else "")
             + (f" | env errors {int(errors)}" if errors else ""))
-
-
-def parse_search(items: Sequence[str]) -> dict[str, list[Any]]:
-    """`["lr=1e-4,3e-4", "entropy_coeff=0.01,0.001"]` -> {"lr": [0.0001, 0.0003], ...}."""
-    search: dict[str, list[Any]] = {}
-    for item in items:
-        key, sep, values = item.partition("=")
-        if not sep or not key.strip() or not values.strip():
-            raise ValueError(f"bad --search {item!r}: expected NAME=V1,V2,... (e.g. lr=1e-4,3e-4)")
-        search[key.strip()] = [_parse_value(v.strip()) for v in values.split(",") if v.strip()]
-    return search
-
-
-def _parse_value(text: str) -> Any:
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text

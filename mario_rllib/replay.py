@@ -32,17 +32,17 @@ import gymnasium as gym
 import lz4.block
 import numpy as np
 from ray.rllib.algorithms.dqn import DQN
-from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.core import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
-from ray.rllib.utils import force_list
+from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
+from ray.rllib.utils import force_list
 from ray.rllib.utils.metrics import (
-    ENV_RUNNER_SAMPLING_TIMER,
-    REPLAY_BUFFER_ADD_DATA_TIMER,
-    TIMERS,
     ENV_RUNNER_RESULTS,
+    ENV_RUNNER_SAMPLING_TIMER,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
     NUM_GRAD_UPDATES_LIFETIME,
+    REPLAY_BUFFER_ADD_DATA_TIMER,
+    TIMERS,
 )
 from ray.rllib.utils.replay_buffers.episode_replay_buffer import EpisodeReplayBuffer
 from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import (

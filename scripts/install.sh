@@ -21,6 +21,8 @@ if [ -n "${TORCH_INDEX:-}" ]; then
 else
   "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC"
 fi
-"$VENV/bin/python" -m pip install --quiet -e '.[test,video]'
+# setuptools warns on every editable install that a folder named like a package shadows it;
+# ours are the package, so that notice only adds noise.
+PYTHONWARNINGS="ignore:Editable installation" "$VENV/bin/python" -m pip install --quiet -e '.[test,video]'
 "$VENV/bin/python" -m pip check
 echo "installed mario-rllib into $VENV ($("$VENV/bin/python" -c 'import torch; print("torch", torch.__version__)'))"

@@ -12,7 +12,8 @@ Usage (PPO at 200,000 agent steps takes about an hour per seed on a 2-core lapto
     .venv/bin/python scripts/learning_check.py --algo ppo --steps 200000 --seeds 0 --out learning_check/ppo
     .venv/bin/python scripts/learning_check.py --algo dqn --steps 100000 --out learning_check/dqn
     # the checkpoint at or before 200,000 steps of a longer run (kept with --keep-checkpoints):
-    .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 --steps 200000 --out learning_check/ppo
+    .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 \
+        --steps 200000 --out learning_check/ppo
 """
 
 from __future__ import annotations

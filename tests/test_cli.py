@@ -2,12 +2,13 @@
 
 import json
 import math
-import os
 import subprocess
 import sys
 
 import numpy as np
 import pytest
+
+from tune_configs.common import available_cpus
 
 
 def run_cli(*args, timeout=300):
@@ -84,7 +85,7 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes():
             sampling["scaling_efficiency"] / many["raw_scaling"], abs=2e-3)
     configs = sampling["configs"]
     assert {(c["runners"], c["envs_per_runner"]) for c in configs} == {
-        (n, k) for n in range(1, (os.cpu_count() or 1) + 1) for k in (1, 2)}
+        (n, k) for n in range(1, available_cpus() + 1) for k in (1, 2)}
     for config in configs:
         assert config["cores_used"] == config["runners"]
         # the median of the rounds' ratios, each ours per core ÷ the raw turn before it

@@ -153,7 +153,7 @@ def test_dream_refuses_an_agent_without_a_world_model(tmp_path):
     ppo = load_experiment("ppo").build_config("debug")
     module = MarioActorCriticRLM(observation_space=gym.spaces.Box(0, 255, (84, 84, 4), np.uint8),
                                  action_space=gym.spaces.Discrete(7),
-                                 model_config=ppo.rl_module_spec.model_config)
+                                 model_config=ppo.get_rl_module_spec().model_config)
     module.save_to_path(str(tmp_path / "ppo"))
     result = cli("dream", str(tmp_path / "ppo"), "--out", str(tmp_path / "d.gif"))
     assert result.returncode == 2

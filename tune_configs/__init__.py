@@ -1,6 +1,6 @@
 """One experiment file per algorithm; `EXPERIMENTS` maps `--algo` names to them.
 
-Each file exposes `ALGO`, `RLLIB_ALGO` (the Tune trainable), `DEFAULTS`, `PRESETS`, `STOP` and
+Each file exposes `ALGO`, `DEFAULTS`, `PRESETS`, `STOP` and
 `build_config(preset=..., **overrides) -> AlgorithmConfig`, and parses no flags on import.
 """
 

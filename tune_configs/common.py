@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
@@ -21,12 +22,38 @@ from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LI
 
 from mario_rllib.callbacks import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
 from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
+from mario_rllib.quiet import quiet_known_messages
 from tune_configs import PRESET_NAMES
+from tune_configs.settings import NULLABLE, check_settings, setting_types
+
+quiet_known_messages()  # here: every process that builds or unpickles one of our configs
 
 SAMPLE_TIMEOUT_S = 600.0
 STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
 STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
 STOP_ITERS = "training_iteration"
+
+
+def available_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
+    """The CPUs this process may use: its affinity mask, capped by a container's CPU quota
+    (cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`), as Ray counts a node's CPUs; at least 1.
+    `os.cpu_count()` counts the host's CPUs, which a container may not have."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    quota = None
+    try:
+        quota_text, period_text = Path(cgroup, "cpu.max").read_text().split()
+        if quota_text != "max":
+            quota = int(quota_text) / int(period_text)
+    except (OSError, ValueError):
+        try:
+            quota_us = int(Path(cgroup, "cpu", "cpu.cfs_quota_us").read_text())
+            if quota_us > 0:
+                quota = quota_us / int(Path(cgroup, "cpu", "cpu.cfs_period_us").read_text())
+        except (OSError, ValueError):
+            pass
+    if quota is not None:
+        count = min(count or 1, int(quota))
+    return max(1, count or 1)
 
 
 def _cpu_runners() -> dict[str, Any]:
@@ -36,7 +63,7 @@ def _cpu_runners() -> dict[str, Any]:
     of 1 CPU each never fit N cores: the trial stays PENDING forever. N runners of (N-1)/N CPU each
     fit exactly. PPO samples and learns in turns, so the runners and the learner seldom compete.
     """
-    cores = os.cpu_count() or 1
+    cores = available_cpus()
     if cores < 2:  # one core: sample in the driver itself
         return {"num_env_runners": 0, "num_cpus_per_env_runner": 1}
     return {"num_env_runners": cores, "num_cpus_per_env_runner": (cores - 1) / cores}
@@ -69,6 +96,10 @@ ENV_KEYS = ("levels", "action_set", "frame_skip", "max_episode_steps", "reward_s
             "noop_max", "sticky_action_prob")
 """Settings that go to the env config (`obs_mode` is fixed by each experiment)."""
 
+BASE_ENV: dict[str, Any] = {key: getattr(MarioEnvConfig(), key)
+                            for key in ("frame_skip", "noop_max", "sticky_action_prob")}
+"""The env settings no experiment sets itself: `MarioEnvConfig`'s defaults."""
+
 
 def parse_presets(presets: str | list[str] | tuple[str, ...]) -> list[str]:
     names = presets.split(",") if isinstance(presets, str) else list(presets)
@@ -84,19 +115,42 @@ def parse_presets(presets: str | list[str] | tuple[str, ...]) -> list[str]:
 
 def resolve_settings(defaults: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]],
                      names: str | list[str], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """defaults <- each named preset (resource part, then the experiment's part) <- overrides."""
-    settings = {**BASE_RESOURCES, **defaults}
+    """defaults <- each named preset (resource part, then the experiment's part) <- overrides
+    (None is a value: `max_episode_steps=None` lifts a preset's limit), each value checked."""
+    return resolve_settings_with_sources(defaults, presets, names, overrides)[0]
+
+
+def resolve_settings_with_sources(
+        defaults: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]],
+        names: str | list[str], overrides: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """`resolve_settings`, and for each setting what set it: 'default', 'preset NAME' or
+    'override' (a flag or `--set`)."""
+    settings = {**BASE_RESOURCES, **BASE_ENV, **defaults}
+    sources = dict.fromkeys(settings, "default")
     for name in parse_presets(names):
-        settings.update(RESOURCE_PRESETS[name])
-        settings.update(presets.get(name, {}))
+        for part in (RESOURCE_PRESETS[name], presets.get(name, {})):
+            settings.update(part)
+            sources.update(dict.fromkeys(part, f"preset {name}"))
     for key, value in overrides.items():
         if key not in settings:
             raise ValueError(
                 f"unknown setting {key!r}: expected one of {', '.join(sorted(settings))}"
             )
-        if value is not None:
-            settings[key] = value
-    return settings
+        settings[key] = value
+        sources[key] = "flag or --set"
+    check_settings(settings)
+    return settings, sources
+
+
+def experiment_setting_types(defaults: Mapping[str, Any],
+                             presets: Mapping[str, Mapping[str, Any]]) -> dict[str, set]:
+    """The types each setting of an experiment takes (see `tune_configs.settings`)."""
+    types = setting_types(BASE_RESOURCES, BASE_ENV, RESOURCE_PRESETS.values(), defaults,
+                          presets.values())
+    for name in NULLABLE & set(types):
+        types[name].add(type(None))
+    return types
 
 
 def env_config(settings: Mapping[str, Any], obs_mode: str) -> dict[str, Any]:
@@ -105,14 +159,17 @@ def env_config(settings: Mapping[str, Any], obs_mode: str) -> dict[str, Any]:
     return MarioEnvConfig(obs_mode=obs_mode, **values).to_dict()
 
 
-def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
-                 obs_mode: str, frame_stack: int) -> AlgorithmConfig:
-    """Env, env runners (with the acting frame stack), learners, metrics callback, fault
-    tolerance and seed for any algorithm.
+def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *, algo: str,
+                 module_class: type, obs_mode: str, frame_stack: int,
+                 **spec_kwargs: Any) -> AlgorithmConfig:
+    """Env, env runners (with the acting frame stack), our RLModule (`with_mario_module`),
+    learners, metrics callback, fault tolerance and seed for any algorithm.
 
-    Each experiment builds its module spec with `mario_module_spec(...)`; a learner-side frame
-    stack (PPO's `FrameStack.learner`) or a stacking replay buffer (DQN's) is the experiment's.
+    A learner-side frame stack (PPO's `FrameStack.learner`) or a stacking replay buffer (DQN's)
+    is the experiment's.
     """
+    config = with_mario_module(config, module_class, settings, obs_mode=obs_mode,
+                               frame_stack=frame_stack, algo=algo, **spec_kwargs)
     if frame_stack > 1:
         config = config.env_runners(
             env_to_module_connector=FrameStack(frame_stack).env_to_module)
@@ -139,7 +196,7 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
             num_learners=settings["num_learners"],
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
-        .callbacks(MarioMetricsCallback, on_algorithm_init=local_learner_uses_every_core)
+        .callbacks(MarioMetricsCallback, on_algorithm_init=LocalLearnerThreads())
         # Our episode metrics' window spans sample calls and env runners (mario_rllib/callbacks.py).
         .reporting(custom_stats_cls_lookup=STATS_CLS_LOOKUP)
         # An env that raises (e.g. an emulator error) is recreated and its episode dropped,
@@ -151,40 +208,46 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *,
     )
 
 
-def local_learner_uses_every_core(*, algorithm, **kwargs) -> None:
-    """With the learner in the trial's driver (`num_learners=0`: the debug and cpu presets), let
-    torch use every core of the node for the update.
+@dataclasses.dataclass(frozen=True)
+class LocalLearnerThreads:
+    """`on_algorithm_init`: with the learner in the trial's driver (`num_learners=0`: the debug
+    and cpu presets), give torch `threads` threads for the update (default: every CPU).
 
     Ray gives the 1-CPU driver actor OMP_NUM_THREADS=1, but PPO and DQN sample and learn in turns,
-    so the env runners' cores idle during the update. Measured with `mario-rllib bench learner`
-    on 2 cores: 1.64x the samples/s for PPO's learner and 1.82x for DQN's, against 1 thread.
+    so the env runners' cores idle during the update (`mario-rllib bench learner` measures the
+    gain). `mario-rllib train` shares the CPUs among the trials that run at once on this machine.
     A learner actor (`num_learners >= 1`, the gpu preset) keeps the threads Ray gives it.
     """
-    if algorithm.config.num_learners == 0:
-        import torch
 
-        torch.set_num_threads(os.cpu_count() or 1)
+    threads: int | None = None
+
+    def __call__(self, *, algorithm, **kwargs) -> None:
+        if algorithm.config.num_learners == 0:
+            import torch
+
+            torch.set_num_threads(self.threads or available_cpus())
 
 
-def mario_module_spec(module_class: type, settings: Mapping[str, Any], *, obs_mode: str,
-                      frame_stack: int, algo: str, **spec_kwargs: Any) -> RLModuleSpec:
-    """The RLModuleSpec of one of our modules: its `model_config` holds the torso (`encoder`,
-    where the experiment has one) and, under `mario`, what an RLModule checkpoint must carry to be
-    evaluated on its own: the algorithm, the env config, the frame stack and, for an
-    epsilon-greedy learner, the epsilon of `evaluate --stochastic`. `mario-rllib evaluate`
-    rebuilds the env and connectors from it. `spec_kwargs` go to the spec (e.g.
-    `catalog_class`)."""
+def with_mario_module(config: AlgorithmConfig, module_class: type, settings: Mapping[str, Any], *,
+                      obs_mode: str, frame_stack: int, algo: str,
+                      **spec_kwargs: Any) -> AlgorithmConfig:
+    """Plug in one of our modules. Its settings go to the config's `model_config` (RLlib hands
+    it to the module, merged with the algorithm's own), where Tune's grid search can reach them,
+    unlike an `RLModuleSpec`'s: the torso (`encoder`, where the experiment has one) and, under
+    `mario`, what an RLModule checkpoint must carry to be evaluated on its own: the algorithm,
+    the env config, the frame stack and, for an epsilon-greedy learner, the epsilon of
+    `evaluate --stochastic`. `mario-rllib evaluate` rebuilds the env and connectors from it.
+    `spec_kwargs` go to the spec (e.g. `catalog_class`)."""
     torso = {"encoder": settings["encoder"]} if "encoder" in settings else {}
     epsilon = ({"evaluation_epsilon": settings["evaluation_epsilon"]}
                if "evaluation_epsilon" in settings else {})
-    return RLModuleSpec(
-        module_class=module_class,
+    return config.rl_module(
+        rl_module_spec=RLModuleSpec(module_class=module_class, **spec_kwargs),
         model_config={
             **torso,
             "mario": {"algo": algo, "env_config": env_config(settings, obs_mode),
                       "frame_stack": frame_stack, **epsilon},
         },
-        **spec_kwargs,
     )
 
 

@@ -31,12 +31,10 @@ from mario_rllib.replay import StackedReplayDQN
 from tune_configs.common import (
     STOP_TIMESTEPS,
     apply_common,
-    mario_module_spec,
     resolve_settings,
 )
 
 ALGO = "dqn"
-RLLIB_ALGO = StackedReplayDQN  # RLlib's DQN, building our replay buffer (see mario_rllib/replay.py)
 OBS_MODE = "gray84"
 FRAME_STACK = 4  # as the PyTorch Mario tutorial (and Mnih et al. 2015)
 
@@ -144,7 +142,6 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
             grad_clip_by="global_norm",
         )
         .reporting(min_sample_timesteps_per_iteration=settings["steps_per_iteration"])
-        .rl_module(rl_module_spec=mario_module_spec(MarioDuelingQRLM, settings, obs_mode=OBS_MODE,
-                                                    frame_stack=FRAME_STACK, algo=ALGO))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+    return apply_common(config, settings, algo=ALGO, module_class=MarioDuelingQRLM,
+                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

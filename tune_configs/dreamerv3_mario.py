@@ -39,10 +39,9 @@ from custom_models.dreamer import DreamerV3Catalog, DreamerV3Config
 from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
 from mario_rllib.replay import MarioDreamerV3
-from tune_configs.common import STOP_TIMESTEPS, apply_common, mario_module_spec, resolve_settings
+from tune_configs.common import STOP_TIMESTEPS, apply_common, resolve_settings
 
 ALGO = "dreamerv3"
-RLLIB_ALGO = MarioDreamerV3  # RLlib's DreamerV3, storing only what it replays
 OBS_MODE = "rgb64"  # [1]'s 64x64 RGB inputs for Atari; 12,288 bytes a step in replay
 FRAME_STACK = 1  # the RSSM's recurrent state remembers the past; no stacking
 
@@ -112,11 +111,10 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DreamerV3
             critic_lr=settings["critic_lr"],
             replay_buffer_config={"capacity": settings["buffer_capacity"]},
         )
-        .rl_module(rl_module_spec=mario_module_spec(
-            MarioDreamerV3RLM, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK, algo=ALGO,
-            catalog_class=DreamerV3Catalog))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+    return apply_common(config, settings, algo=ALGO, module_class=MarioDreamerV3RLM,
+                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK,
+                        catalog_class=DreamerV3Catalog)
 
 
 def describe(config: DreamerV3Config) -> str:

@@ -30,12 +30,10 @@ from tune_configs.common import (
     STOP_TIMESTEPS,
     FrameStack,
     apply_common,
-    mario_module_spec,
     resolve_settings,
 )
 
 ALGO = "ppo"
-RLLIB_ALGO = "PPO"
 OBS_MODE = "gray84"
 FRAME_STACK = 4  # frames seen by the model: enough to read speed and direction (Mnih et al. 2015)
 
@@ -98,7 +96,6 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig
             grad_clip_by="global_norm",
             use_kl_loss=settings["use_kl_loss"],
         )
-        .rl_module(rl_module_spec=mario_module_spec(MarioActorCriticRLM, settings, obs_mode=OBS_MODE,
-                                                    frame_stack=FRAME_STACK, algo=ALGO))
     )
-    return apply_common(config, settings, obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+    return apply_common(config, settings, algo=ALGO, module_class=MarioActorCriticRLM,
+                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

@@ -1,12 +1,12 @@
 """What every experiment shares, on a real (local) Ray: the local learner's torch threads."""
 
-import os
 
 import pytest
 import torch
 
 from mario_rllib.envs import register_mario_envs
 from tune_configs import load_experiment
+from tune_configs.common import available_cpus
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
@@ -18,7 +18,7 @@ def test_a_local_learner_gets_every_core_for_its_update(ray_local, algo):
     algorithm = load_experiment(algo).build_config("debug").build_algo()
     try:
         assert algorithm.config.num_learners == 0
-        assert torch.get_num_threads() == (os.cpu_count() or 1)
+        assert torch.get_num_threads() == available_cpus()
     finally:
         algorithm.stop()
         torch.set_num_threads(previous)

@@ -1,14 +1,13 @@
 """The PPO experiment file: presets compose, overrides validate, the config carries what evaluate
 needs, and the `cpu` preset fits this machine. No Ray."""
 
-import os
 
 import pytest
 
 from custom_models.actor_critic_rlm import MarioActorCriticRLM
 from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
 from tune_configs import load_experiment
-from tune_configs.common import RESOURCE_PRESETS, resolve_settings
+from tune_configs.common import RESOURCE_PRESETS, available_cpus, resolve_settings
 from tune_configs.ppo_mario import DEFAULTS, PRESETS, STOP, build_config
 
 
@@ -18,7 +17,7 @@ def test_cpu_preset_fits_this_machine(algo):
     # or the trial stays PENDING forever.
     cpu = RESOURCE_PRESETS["cpu"]
     asked = 1 + cpu["num_env_runners"] * cpu["num_cpus_per_env_runner"]
-    assert asked <= (os.cpu_count() or 1) + 1e-9
+    assert asked <= available_cpus() + 1e-9
     config = load_experiment(algo).build_config("cpu")
     assert resources_per_trial(config) == {"CPU": asked, "GPU": 0}
     check_fits_this_machine(config, "cpu")  # raises if not
@@ -37,10 +36,12 @@ def test_presets_compose_left_to_right():
     assert debug_gpu["train_batch_size"] == 4096 and debug_gpu["num_env_runners"] == 16
 
 
-def test_overrides_win_and_none_keeps_the_preset():
-    settings = resolve_settings(DEFAULTS, PRESETS, "cpu", {"lr": 3e-4, "num_env_runners": None})
-    assert settings["lr"] == 3e-4
-    assert settings["num_env_runners"] == RESOURCE_PRESETS["cpu"]["num_env_runners"]
+def test_overrides_win_and_none_lifts_a_presets_limit():
+    settings = resolve_settings(DEFAULTS, PRESETS, "debug", {"lr": 3e-4})
+    assert settings["lr"] == 3e-4 and settings["max_episode_steps"] == 100  # the debug preset's
+    assert resolve_settings(DEFAULTS, PRESETS, "debug", {"max_episode_steps": None})[
+        "max_episode_steps"] is None
+    assert settings["num_env_runners"] == RESOURCE_PRESETS["debug"]["num_env_runners"]
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -61,7 +62,7 @@ def test_config_wires_env_model_connectors_and_hyperparameters():
     assert config.env_config["reward_shaping"] == "scale"
     assert (config.lr, config.gamma, config.lambda_, config.clip_param) == (2e-4, 0.9, 1.0, 0.2)
     assert config.seed == 7 and config.num_env_runners == 0
-    spec = config.rl_module_spec
+    spec = config.get_rl_module_spec()  # what env runners and learners build the module from
     assert spec.module_class is MarioActorCriticRLM
     assert spec.model_config["mario"] == {"algo": "ppo", "env_config": config.env_config,
                                           "frame_stack": 4}
@@ -69,6 +70,7 @@ def test_config_wires_env_model_connectors_and_hyperparameters():
     assert config._learner_connector().num_frames == 4
     assert config.callbacks_class.__name__ == "MarioMetricsCallback"
     assert config.restart_failed_env_runners
+    assert config.episode_lookback_horizon == 3  # frames before a chunk's start, for stacking
 
 
 def test_registry_and_stop():

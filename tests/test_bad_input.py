@@ -1,0 +1,122 @@
+"""Every bad input a user can type, through the real CLI (in this process: `cli.main`), from a
+working directory of its own: exit status 2, one line on stderr naming the bad value, no
+traceback, nothing written, no Ray started, in seconds."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import time
+
+import pytest
+import ray
+
+from mario_rllib import cli
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def fake_experiment(root, trials, params=None):
+    """An experiment directory as Tune leaves it, as far as our checks read it."""
+    root.mkdir(parents=True)
+    (root / "tuner.pkl").write_bytes(b"")
+    (root / "mario_rllib_experiment.json").write_text(json.dumps(
+        {"algo": "ppo", "preset": "gpu", "stop": {}, "argv": []}))
+    for trial in trials:
+        (root / trial / "checkpoint_000000").mkdir(parents=True)
+        (root / trial / "params.json").write_text(json.dumps(params or {}))
+
+
+GPU_TRIAL = {"num_cpus_for_main_process": 1, "num_env_runners": 16, "num_cpus_per_env_runner": 1,
+             "num_learners": 1, "num_gpus_per_learner": 1, "num_cpus_per_learner": "auto"}
+
+PORT = closed_port()
+TRAIN = ["train", "--preset", "debug", "--stop-iters", "1"]
+
+CASES = [
+    # --set, by the setting's type
+    (TRAIN + ["--set", "lr=-1"], r"bad setting lr=-1.0: expected a number > 0$"),
+    (TRAIN + ["--set", "lr=fast"], r"bad --set lr=fast: expected a number$"),
+    (TRAIN + ["--set", "minibatch_size=4096"],
+     r"bad setting minibatch_size=4096: expected at most train_batch_size \(128\)$"),
+    (TRAIN + ["--set", "encoder=resnet"],
+     r"bad setting encoder='resnet': expected one of nature, impala$"),
+    (TRAIN + ["--algo", "dqn", "--set", "double_q=maybe"],
+     r"bad --set double_q=maybe: expected true or false$"),
+    (TRAIN + ["--set", "seed=5"], r"bad --set seed=5: seed is a flag of its own, use --seed 5$"),
+    (TRAIN + ["--set", "preset=gpu"], r"preset is a flag of its own, use --preset gpu$"),
+    (TRAIN + ["--set", "learning_rate=1"], r"unknown setting 'learning_rate': expected one of "),
+    (TRAIN + ["--set", "lr"], r"bad --set 'lr': expected NAME=VALUE \(e\.g\. lr=3e-4\)$"),
+    # setting flags
+    (TRAIN + ["--envs-per-runner", "0"], r"bad setting envs_per_runner=0: expected an integer >= 1$"),
+    (TRAIN + ["--num-env-runners", "two"], r"bad --num-env-runners two: expected an integer$"),
+    (TRAIN + ["--max-episode-steps", "abc"],
+     r"bad --max-episode-steps abc: expected an integer or none$"),
+    (TRAIN + ["--level", "9-1"], r"unknown level '9-1': expected a stage"),
+    (TRAIN + ["--action-set", "jump"], r"unknown action_set 'jump'"),
+    (TRAIN + ["--algo", "sac"], r"unknown algorithm 'sac': expected one of ppo, dqn, dreamerv3$"),
+    (["train", "--preset", "tpu"], r"unknown preset 'tpu'"),
+    # --search: searchable or refused in one line; every point validated
+    (TRAIN + ["--search", "levels=1-1,1-2"],
+     r"cannot search over 'levels': an env setting: run one experiment per value$"),
+    (TRAIN + ["--search", "num_env_runners=1,2"], r"cannot search over 'num_env_runners': "),
+    (TRAIN + ["--algo", "dqn", "--search", "epsilon=0.1,0.2"], r"cannot search over 'epsilon'"),
+    (TRAIN + ["--search", "lr=1e-4,-1"],
+     r"bad setting lr=-1.0: expected a number > 0 \(search point \{.lr.: -1.0\}\)$"),
+    (TRAIN + ["--search", "encoder=nature,resnet"], r"bad setting encoder='resnet'"),
+    (TRAIN + ["--search", "lr=1e-4", "--set", "lr=3e-4"], r"lr is set twice$"),
+    # resources and addresses
+    (["train", "--preset", "gpu"], r"preset 'gpu' with these flags asks for 17 CPUs and 1 GPUs"),
+    (TRAIN + ["--address", "auto"], r"cannot connect to Ray at 'auto': "),
+    (TRAIN + ["--address", f"ray://127.0.0.1:{PORT}"],
+     rf"cannot reach Ray at 'ray://127\.0\.0\.1:{PORT}': "),
+    (TRAIN + ["--address", "http://127.0.0.1:8265"],
+     r"bad --address 'http://127\.0\.0\.1:8265': that is a job API address"),
+    (["submit", "--address", f"http://127.0.0.1:{PORT}", "--", "--preset", "debug"],
+     rf"cannot reach the Ray job API at 'http://127\.0\.0\.1:{PORT}'"),
+    # paths
+    (["train", "--resume", "ray_results/nothing"], r"cannot resume '.*ray_results/nothing': no "
+                                                   r"such directory"),
+    (["train", "--resume", "gpu_experiment/"], r"experiment 'gpu_experiment' \(preset 'gpu'\) "
+                                               r"asks for 17 CPUs and 1 GPUs"),
+    (["evaluate", "two_trials/"], r"experiment '.*two_trials' has 2 trials: evaluate one of "
+                                  r"them, e\.g\. '.*two_trials/trial_a' \(trials: trial_a, "
+                                  r"trial_b\)$"),
+    (["evaluate", "~/no/such/checkpoint"], r"checkpoint '/.*/no/such/checkpoint' does not exist$"),
+    (["evaluate", "two_trials/trial_a", "--video", "out.avi"],
+     r"bad --video '.*out\.avi': expected a file name ending in \.gif or \.mp4$"),
+    (["plot", "nothing/"], r"cannot plot '.*nothing': no such directory"),
+    (["dream", "nothing", "--out", "d.gif"], r"checkpoint '.*nothing' does not exist$"),
+]
+
+
+@pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in CASES])
+def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_path,
+                                                              monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path.with_name(tmp_path.name + "_home")))
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    fake_experiment(tmp_path / "gpu_experiment", ["trial_a"], GPU_TRIAL)
+    fake_experiment(tmp_path / "two_trials", ["trial_a", "trial_b"])
+    ray_inits = []  # whatever Ray this test session runs, this call must not start one
+    monkeypatch.setattr(ray, "is_initialized", lambda: False)
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: ray_inits.append(args) or 1 / 0)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    started = time.monotonic()
+    status = cli.main(argv)
+    seconds = time.monotonic() - started
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert status == 2, err
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert lines[0].startswith(f"mario-rllib {argv[0]}: error: "), lines[0]
+    assert re.search(message, lines[0]), lines[0]
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert ray_inits == []
+    assert seconds < 10

@@ -387,12 +387,67 @@ def _run_submit(args: argparse.Namespace) -> int:
     return submit(args.address, train_args, working_dir=args.working_dir, wait=args.wait)
 
 
+def _add_results(subparsers) -> None:
+    from tune_configs import EXPERIMENTS
+
+    parser = subparsers.add_parser(
+        "results",
+        help="train a grid of algorithms x stages x seeds, evaluate, write docs/results.md",
+        description="Run algorithm x stage x seed through Tune with one config for all stages, "
+        "evaluate each trial's last checkpoint on --episodes distinct episodes (greedy and "
+        "stochastic), and write OUT.md (the table over every recorded run), OUT/<experiment>.png "
+        "(learning curves per seed) and OUT/best.gif. --record adds experiments trained some "
+        "other way; with --record alone nothing is trained.",
+    )
+    parser.add_argument("--algo", default="ppo",
+                        help=f"comma-separated, of {', '.join(EXPERIMENTS)} (default: ppo)")
+    parser.add_argument("--levels", default="1-1",
+                        help="comma-separated stages, one experiment each (default: 1-1)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")
+    parser.add_argument("--preset", default="cpu", help="as for train (default: cpu)")
+    parser.add_argument("--stop-timesteps", type=int, default=None,
+                        help="agent steps per trial (default: the experiment's budget)")
+    parser.add_argument("--stop-iters", type=int, default=None,
+                        help="training iterations per trial")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="a setting for every experiment, as for train")
+    parser.add_argument("--episodes", type=int, default=30,
+                        help="evaluation episodes per policy and trial (default: 30)")
+    parser.add_argument("--storage-path", default="ray_results", type=user_path,
+                        help="where the experiments go (default: ./ray_results)")
+    parser.add_argument("--out", default="docs/results", type=user_path,
+                        help="records and figures go to OUT/, the table to OUT.md "
+                        "(default: docs/results)")
+    parser.add_argument("--record", action="append", default=[], type=user_path,
+                        metavar="EXPERIMENT_DIR", help="record this experiment (repeatable)")
+    parser.set_defaults(func=_run_results)
+
+
+def _run_results(args: argparse.Namespace) -> int:
+    from mario_rllib import results
+
+    if args.episodes < 1 or args.seeds < 1:
+        raise ValueError(f"bad --episodes {args.episodes} or --seeds {args.seeds}: expected "
+                         f"integers >= 1")
+    out = Path(args.out)
+    if args.record:
+        for experiment in args.record:
+            results.record(Path(experiment), out, args.episodes)
+        print(f"wrote {results.write_report(out)}")
+        return 0
+    return results.run(args.algo.split(","), args.levels.split(","), args.seeds,
+                       preset=args.preset, stop_timesteps=args.stop_timesteps,
+                       stop_iters=args.stop_iters, sets=args.set,
+                       storage_path=args.storage_path, out=out, episodes=args.episodes)
+
+
 # name -> function adding the subcommand's parser
 SUBCOMMANDS: dict[str, Callable] = {
     "train": _add_train,
     "evaluate": _add_evaluate,
     "dream": _add_dream,
     "plot": _add_plot,
+    "results": _add_results,
     "submit": _add_submit,
     "play": _add_play,
     "bench": _add_bench,

@@ -78,8 +78,9 @@ class MarioEnvConfig:
     frame_skip: int = 4
     """NES frames per agent step (the same action repeated; max-pool over the last two frames)."""
     max_episode_steps: int | None = None
-    """Truncate after this many agent steps. None: the game's clock (400 ticks, about 9_600 NES
-    frames) still ends every episode, with a death."""
+    """Truncate after this many agent steps. None: the game's clock (400 ticks of 20 NES frames:
+    the ROM is the European revision, see docs/environment.md) still ends every episode, with
+    a death, after at most 2,000 agent steps at a frame skip of 4."""
     reward_shaping: str = "none"
     """'none' (the game's reward), or a comma-separated list of: flag_bonus, scale."""
     noop_max: int = 30

@@ -214,9 +214,11 @@ def make_trained_env(mario: dict, level: str | None = None, render: bool = False
 
 def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: bool = False,
              level: str | None = None, report: str | None = None, video: str | None = None,
+             video_scale: float = 1.0, video_max_frames: int | None = None,
              print_fn: Callable[[str], None] = print) -> dict:
     """Play `episodes` episodes (seeds seed, seed+1, ...), print a table and a summary, write
-    the JSON report (and a video of the first episode); return the report."""
+    the JSON report (and a video of the first episode, resized by `video_scale`, at most
+    `video_max_frames` frames); return the report."""
     import torch
 
     if episodes < 1:
@@ -232,7 +234,8 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     print_fn(f"evaluating {module_dir} ({mario['algo']}, {how}) on {env_config['levels']}, "
              f"{episodes} episode(s) from seed {seed}")
 
-    recorder = VideoRecorder(video, fps=60 / env_config["frame_skip"]) if video else None
+    recorder = (VideoRecorder(video, fps=60 / env_config["frame_skip"], scale=video_scale,
+                              max_frames=video_max_frames) if video else None)
     try:
         records, summary = rollout.play(
             env, policy, episodes, seed, print_fn=print_fn,
@@ -264,9 +267,11 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
 
 
 class VideoRecorder:
-    """Frames -> an .mp4 (H.264 through imageio-ffmpeg) or a .gif, streamed to disk."""
+    """Frames -> an .mp4 (H.264 through imageio-ffmpeg) or a .gif, streamed to disk; `scale`
+    resizes them and `max_frames` stops recording after that many (small GIFs for docs)."""
 
-    def __init__(self, path: str, fps: float):
+    def __init__(self, path: str, fps: float, scale: float = 1.0, max_frames: int | None = None):
+        self.scale, self.frames_left = scale, max_frames
         try:
             import imageio.v2 as imageio
         except ImportError as error:
@@ -280,6 +285,15 @@ class VideoRecorder:
                                              macro_block_size=8)
 
     def add(self, frame: np.ndarray) -> None:
+        if self.frames_left is not None:
+            if self.frames_left <= 0:
+                return
+            self.frames_left -= 1
+        if self.scale != 1.0:
+            import cv2
+
+            frame = cv2.resize(frame, None, fx=self.scale, fy=self.scale,
+                               interpolation=cv2.INTER_AREA)
         self.writer.append_data(frame)
 
     def close(self) -> None:

@@ -363,6 +363,8 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
             f"({EXPERIMENT_FILE} and Tune's experiment state are missing)"
         )
     meta = json.loads(meta_file.read_text())
+    trainable = load_experiment(meta["algo"]).build_config().algo_class
+    check_trials_load(path, trainable)
     if address is None and not os.environ.get("RAY_ADDRESS"):
         for params in sorted(path.glob("trial_*/params.json")):
             check_fits_this_machine(json.loads(params.read_text()),
@@ -373,11 +375,36 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
     print(f"resuming experiment {path.name} ({meta['algo']}), stop at "
           f"{_describe_stop(meta['stop'])}", flush=True)
     tuner = tune.Tuner.restore(
-        str(path), trainable=load_experiment(meta["algo"]).build_config().algo_class,
-        resume_unfinished=True,
+        str(path), trainable=trainable, resume_unfinished=True,
         resume_errored=True,
     )
     return _report(tuner.fit(), path)
+
+
+def check_trials_load(path: Path, trainable: type) -> None:
+    """A one-line ValueError unless every trial of Tune's newest experiment state loads.
+
+    Tune pickles each trial's config, with references to our code. If one no longer loads (an
+    experiment saved by another version), `Tuner.restore` logs the error, starts the experiment
+    over with an empty config, and writes a newer experiment state that hides the old trials:
+    nothing is resumed and the experiment looks lost. Checked here first, nothing is touched.
+    """
+    from ray.tune.execution.experiment_state import _find_newest_experiment_checkpoint
+    from ray.tune.experiment.trial import Trial
+    from ray.tune.registry import register_trainable
+
+    register_trainable(trainable.__name__, trainable)  # as Tuner.restore does
+    state_file = _find_newest_experiment_checkpoint(str(path))
+    if state_file is None:
+        return
+    for trial_state, _ in json.loads(Path(state_file).read_text())["trial_data"]:
+        try:
+            Trial.from_json_state(trial_state)
+        except Exception as error:  # unpickling fails in as many ways as code can change
+            raise ValueError(
+                f"cannot resume {str(path)!r}: a trial's saved config does not load with this "
+                f"version of mario-rllib ({type(error).__name__}: {one_line(error)}); "
+                f"nothing was changed") from error
 
 
 def trial_dirname(trial) -> str:
@@ -471,9 +498,9 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
     flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
     many there are so far in brackets; `-` before the first episode ends),
-    for DreamerV3 `| replayed/env step 63 (target 64)`, and, only when something went wrong,
-    `| env runners 1/2 healthy` and `| env errors 3` (env steps that raised: their episodes were
-    dropped)."""
+    for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`,
+    and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
+    steps that raised: their episodes were dropped)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
@@ -497,12 +524,16 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
 
 
 def _replay_ratio(result: Mapping[str, Any]) -> str:
-    """DreamerV3's training ratio as it stands: replayed steps per env step, and the target."""
+    """Replayed steps per sampled env step as it stands: DreamerV3's training ratio (and its
+    target), DQN's training intensity (once learning started)."""
     ratio = result.get("actual_training_ratio")
-    if ratio is None:
+    if ratio is not None:
+        target = result.get("config", {}).get("training_ratio")
+        return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
+    intensity = result.get("training_intensity")
+    if intensity is None or math.isnan(intensity):  # the burn-in: nothing replayed yet
         return ""
-    target = result.get("config", {}).get("training_ratio")
-    return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
+    return f" | replayed/env step {intensity:.1f}"
 
 
 def _faults(result: Mapping[str, Any]) -> str:

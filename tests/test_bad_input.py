@@ -120,3 +120,24 @@ def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     assert ray_inits == []
     assert seconds < 10
+
+
+def test_resume_refuses_trials_that_no_longer_load_and_changes_nothing(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Tune's own restore would start the experiment over and hide its trials behind a newer
+    experiment state; we refuse first."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: 1 / 0)
+    fake_experiment(tmp_path / "old", ["trial_a"])
+    state = {"trial_data": [[json.dumps({"trainable_name": "PPO", "trial_id": "a",
+                                         "config": {"_type": "CLOUDPICKLE_FALLBACK",
+                                                    "value": "80"}}), "{}"]],
+             "runner_data": {}, "stats": {}}
+    (tmp_path / "old" / "experiment_state-2026-11-22_10-00-00.json").write_text(json.dumps(state))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    assert cli.main(["train", "--resume", "old"]) == 2
+    line = capsys.readouterr().err.strip()
+    assert re.match(r"mario-rllib train: error: cannot resume '.*old': a trial's saved config "
+                    r"does not load with this version of mario-rllib \(.*\); nothing was "
+                    r"changed$", line), line
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before

@@ -26,3 +26,57 @@ def test_readme_cli_examples_name_real_subcommands():
     used = set(re.findall(r"mario-rllib (\w+)", readme))
     assert used, "README shows no mario-rllib command"
     assert used <= set(SUBCOMMANDS), used - set(SUBCOMMANDS)
+
+
+def _command_lines():
+    """Every `mario-rllib ...` line in the code blocks of README.md and docs/*.md."""
+    import shlex
+
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for block in re.findall(r"```[a-z]*\n(.*?)```", page.read_text(), re.S):
+            for line in block.splitlines():
+                for part in line.removeprefix("$ ").split("&&"):
+                    words = shlex.split(part, comments=True)
+                    # (`mario-rllib play: error: ...` is a command's output, not a command)
+                    if words and words[0].endswith("mario-rllib") and not (
+                            len(words) > 1 and words[1].endswith(":")):
+                        yield page.name, words[1:]
+
+
+def test_every_documented_command_line_parses():
+    import pytest
+
+    from mario_rllib.cli import build_parser
+
+    lines = list(_command_lines())
+    assert len(lines) > 20
+    for page, args in lines:
+        args = [arg for arg in args if arg != "..."]
+        if len(args) <= 1:  # `mario-rllib train ...` points at a section; `--help` exits
+            continue
+        try:
+            build_parser().parse_args(args)
+        except SystemExit:
+            pytest.fail(f"{page}: `mario-rllib {' '.join(args)}` does not parse")
+
+
+def test_the_quick_check_runs_as_printed(tmp_path):
+    """README's quick check, line by line, from a fresh working directory with the default
+    ./ray_results: what a user types."""
+    import shlex
+    import subprocess
+    import sys
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"<!-- quick-check -->\s*```bash\n(.+?)\n```", readme, re.S).group(1)
+    lines = [shlex.split(line, comments=True) for line in block.splitlines() if line.strip()]
+    assert [words[:2] for words in lines] == [["mario-rllib", "train"], ["mario-rllib",
+                                              "evaluate"], ["mario-rllib", "plot"],
+                                             ["mario-rllib", "train"]]
+    for words in lines:
+        result = subprocess.run([sys.executable, "-m", "mario_rllib.cli", *words[1:]],
+                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, (words, result.stdout[-2000:], result.stderr[-2000:])
+    assert (tmp_path / "ray_results" / "quick" / "learning_curves.png").is_file()
+    report = __import__("json").loads((tmp_path / "evaluation.json").read_text())
+    assert report["summary"]["episodes"] == 2 and report["algo"] == "ppo"

@@ -34,6 +34,12 @@ STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
 STOP_ITERS = "training_iteration"
 
 
+def local_learner_uses_every_core(*, algorithm, **kwargs) -> None:
+    """`LocalLearnerThreads()` under its former name: experiments saved by earlier versions
+    pickled a reference to it, and resume only if it still exists."""
+    LocalLearnerThreads()(algorithm=algorithm)
+
+
 def available_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
     """The CPUs this process may use: its affinity mask, capped by a container's CPU quota
     (cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`), as Ray counts a node's CPUs; at least 1.

@@ -1,0 +1,221 @@
+"""`mario-rllib results`: a results table anyone can reproduce, from one config for all stages.
+
+It runs a grid of algorithm x stage x seed through Tune (one experiment per algorithm and stage,
+one trial per seed, the same settings for every stage: no per-stage tuning, no position
+penalties), evaluates each trial's last checkpoint on 30 distinct seeded episodes, greedy and
+stochastic, and keeps one record per experiment under `<out>/runs/` (JSON). From all records it
+writes:
+    <out>.md                     the table: per algorithm, stage, preset and budget, the flag
+                                 rate and furthest x_pos as mean and range over the seeds, agent
+                                 steps, wall time, hardware, and whether the run finished
+    <out>/<experiment>.png       learning curves, one line per seed
+    <out>/best.gif               the best agent's best episode (greedy)
+
+`--record EXPERIMENT_DIR` adds an experiment trained some other way (a long run, an interrupted
+one: marked unfinished), so that the table holds every real run made.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from mario_rllib.evaluate import evaluate
+from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, build_param_space, train
+
+EVAL_SEED = 10_000
+"""Evaluation episodes use seeds 10000.. (distinct no-op starts; never the training seeds)."""
+GIF_SCALE, GIF_MAX_FRAMES = 0.5, 600
+
+
+def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
+        stop_timesteps: int | None, stop_iters: int | None, sets: Sequence[str],
+        storage_path: str, out: Path, episodes: int,
+        print_fn: Callable[[str], None] = print) -> int:
+    """Train and record every (algorithm, stage) with `seeds` seeds; write the report."""
+    requests = [TrainRequest(algo=algo, preset=preset, seed=0, num_samples=seeds,
+                             overrides={"levels": level}, sets=list(sets),
+                             stop_timesteps=stop_timesteps, stop_iters=stop_iters,
+                             storage_path=storage_path,
+                             name=f"results__{algo}__{level}__{time.strftime('%Y%m%d-%H%M%S')}")
+                for algo in algos for level in levels]
+    for request in requests:  # every experiment's config is checked before the first trains
+        build_param_space(request)
+    status = 0
+    for request in requests:
+        status |= train(request)
+        record(Path(storage_path) / request.name, out, episodes, print_fn)
+    write_report(out)
+    print_fn(f"wrote {out.with_suffix('.md')}")
+    return status
+
+
+def record(experiment: Path, out: Path, episodes: int,
+           print_fn: Callable[[str], None] = print) -> Path:
+    """Evaluate the last checkpoint of each trial of `experiment`; write its record."""
+    experiment = experiment.expanduser().resolve()
+    if not (experiment / EXPERIMENT_FILE).is_file():
+        raise ValueError(f"cannot record {str(experiment)!r}: not an experiment directory of "
+                         f"`mario-rllib train` ({EXPERIMENT_FILE} is missing)")
+    meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
+    trials = []
+    for trial in sorted(experiment.glob("trial_*")):
+        rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
+                if line.strip()] if (trial / "result.json").is_file() else []
+        checkpoints = sorted(trial.glob("checkpoint_*"))
+        if not rows or not checkpoints:
+            continue
+        checkpoint = max(checkpoints, key=lambda path: path.stat().st_mtime)
+        params = json.loads((trial / "params.json").read_text())
+        entry = {"trial": trial.name, "seed": params["seed"], "checkpoint": str(checkpoint),
+                 "agent_steps": int(rows[-1]["num_env_steps_sampled_lifetime"]),
+                 "wall_s": round(rows[-1]["time_total_s"]), "finished": bool(rows[-1].get("done")),
+                 "curve": [[row["num_env_steps_sampled_lifetime"],
+                            row["env_runners"].get("x_pos_max_mean"),
+                            row["env_runners"].get("flag_rate")]
+                           for row in rows if "x_pos_max_mean" in row.get("env_runners", {})]}
+        for label, stochastic in (("greedy", False), ("stochastic", True)):
+            report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
+                              stochastic=stochastic, print_fn=print_fn)
+            entry[label] = {"policy": report["policy"], **report["summary"],
+                            "best_episode_seed": max(report["episodes"],
+                                                     key=lambda e: e["x_pos_max"])["seed"]}
+            entry["levels"] = report["env_config"]["levels"]
+        trials.append(entry)
+    if not trials:
+        raise ValueError(f"cannot record {str(experiment)!r}: no trial has a checkpoint yet")
+    result = {"experiment": experiment.name, "algo": meta["algo"], "preset": meta["preset"],
+              "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
+              "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
+              "episodes": episodes, "trials": trials}
+    path = out / "runs" / f"{experiment.name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print_fn(f"recorded {experiment.name} in {path}")
+    return path
+
+
+def hardware() -> str:
+    """CPUs (model and count this process may use) and GPUs, in words."""
+    from tune_configs.common import available_cpus
+
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    return f"{available_cpus()} x {model}" + (f", {', '.join(gpus)}" if gpus else ", no GPU")
+
+
+def _stats(values: Sequence[float], spec: str) -> str:
+    """mean [min-max] over the seeds (the value alone for one seed)."""
+    if len(values) == 1:
+        return format(values[0], spec)
+    return (f"{format(statistics.fmean(values), spec)} "
+            f"[{format(min(values), spec)}-{format(max(values), spec)}]")
+
+
+def load_records(out: Path) -> list[dict[str, Any]]:
+    return [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
+
+
+def write_report(out: Path) -> Path:
+    """`<out>.md` (the table), a learning-curve PNG per record and the best agent's GIF."""
+    records = load_records(out)
+    lines = [
+        "# Results",
+        "",
+        "Written by `mario-rllib results` from the records in "
+        f"[{out.name}/runs/]({out.name}/runs/). Each row is one experiment: one config for the "
+        "stage (no per-stage tuning, no position penalties), one trial per seed. Each trial's "
+        f"last checkpoint is evaluated on distinct episodes (seeds {EVAL_SEED}..., a different "
+        "no-op start each): greedy, and stochastic (sampled actions; epsilon-greedy for DQN). "
+        "Values are the mean over the seeds, with [min-max] where there are several. "
+        "Unfinished runs (stopped before their budget, or still running) are marked.",
+        "",
+        "| algorithm | stage | preset | seeds | agent steps | wall time | flag rate, greedy "
+        "| flag rate, stochastic | furthest x_pos, greedy | furthest x_pos, stochastic "
+        "| hardware | status | experiment |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+    ]
+    for rec in records:
+        trials = rec["trials"]
+        steps = [t["agent_steps"] for t in trials]
+        hours = [t["wall_s"] / 3600 for t in trials]
+        wall = (_stats(hours, ".1f") + " h" if max(hours) >= 1.5
+                else _stats([h * 60 for h in hours], ".0f") + " min")
+        status = "finished" if all(t["finished"] for t in trials) else "unfinished"
+        cells = [rec["algo"].upper(), rec["levels"], rec["preset"], str(len(trials)),
+                 _stats(steps, ",.0f"), wall,
+                 _stats([t["greedy"]["flag_rate"] for t in trials], ".2f"),
+                 _stats([t["stochastic"]["flag_rate"] for t in trials], ".2f"),
+                 _stats([t["greedy"]["x_pos_mean"] for t in trials], ",.0f"),
+                 _stats([t["stochastic"]["x_pos_mean"] for t in trials], ",.0f"),
+                 rec["hardware"], status,
+                 f"[{rec['experiment']}]({out.name}/{rec['experiment']}.png)"]
+        lines.append("| " + " | ".join(cells) + " |")
+        plot_curves(rec, out / f"{rec['experiment']}.png")
+    best = best_agent(records)
+    if best is not None:
+        rec, trial = best
+        gif, source = out / "best.gif", out / "best.json"
+        which = {"experiment": rec["experiment"], "trial": trial["trial"],
+                 "agent_steps": trial["agent_steps"]}
+        if Path(trial["checkpoint"]).exists():
+            evaluate(trial["checkpoint"], episodes=1, seed=trial["greedy"]["best_episode_seed"],
+                     video=str(gif), video_scale=GIF_SCALE, video_max_frames=GIF_MAX_FRAMES,
+                     print_fn=lambda _: None)
+            source.write_text(json.dumps(which) + "\n")
+        # Shown only if made from this very agent (its checkpoint may live on another machine).
+        if gif.exists() and source.exists() and json.loads(source.read_text()) == which:
+            lines += ["", f"Best agent so far: {rec['algo'].upper()} on {rec['levels']}, seed "
+                      f"{trial['seed']} of {rec['experiment']}, greedy flag rate "
+                      f"{trial['greedy']['flag_rate']:.2f}, furthest x_pos mean "
+                      f"{trial['greedy']['x_pos_mean']:,.0f}; its best episode (seed "
+                      f"{trial['greedy']['best_episode_seed']}):", "",
+                      f"![best agent]({out.name}/best.gif)"]
+    path = out.with_suffix(".md")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def best_agent(records: list[dict]) -> tuple[dict, dict] | None:
+    """The trial with the highest greedy flag rate, then furthest mean x_pos."""
+    candidates = [(rec, trial) for rec in records for trial in rec["trials"]]
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c[1]["greedy"]["flag_rate"],
+                                          c[1]["greedy"]["x_pos_mean"]))
+
+
+def plot_curves(rec: dict, path: Path) -> None:
+    """Furthest x_pos (mean of the last 100 training episodes) against agent steps, per seed."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.5))
+    for trial in rec["trials"]:
+        steps, x_pos = zip(*[(s, x) for s, x, _ in trial["curve"]], strict=True) \
+            if trial["curve"] else ((), ())
+        axis.plot(steps, x_pos, label=f"seed {trial['seed']}")
+    axis.set_xlabel("agent steps")
+    axis.set_ylabel("furthest x_pos, mean of last 100")
+    axis.set_title(f"{rec['algo'].upper()} on {rec['levels']}, preset {rec['preset']}")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    figure.tight_layout()
+    figure.savefig(path, dpi=80)
+    plt.close(figure)

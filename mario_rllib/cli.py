@@ -12,10 +12,6 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-BENCH_TARGETS = ("env", "sampling", "learner", "peer", "replay")
-SAMPLING_ENVS_PER_RUNNER = (4, 16)
-"""`bench sampling`'s envs per runner: the `cpu` preset's before and now (1 x 1 is in `bench peer`)."""
-
 
 def _add_bench(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -27,7 +23,9 @@ def _add_bench(subparsers) -> None:
         "of them by default (about 11 minutes on 2 cores). Prints tables and, as its last line, one JSON "
         "object.",
     )
-    parser.add_argument("what", nargs="?", default=None, choices=BENCH_TARGETS,
+    from mario_rllib.bench import TARGETS
+
+    parser.add_argument("what", nargs="?", default=None, choices=TARGETS,
                         help="one part only (default: all)")
     parser.add_argument("--seconds", type=float, default=10.0,
                         help="measured time per env target, sampling configuration and peer "
@@ -38,7 +36,7 @@ def _add_bench(subparsers) -> None:
                         help="replay: agent steps to fill the buffer with (default: 5,000)")
     parser.add_argument("--envs-per-runner", default=None, metavar="K1,K2,...",
                         help="sampling: envs per env runner to measure (default: "
-                        f"{','.join(map(str, SAMPLING_ENVS_PER_RUNNER))}; --quick: 1,2)")
+                        "4,16; --quick: 1,2)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run, not a measurement: 1-2 s per target, small learner "
@@ -69,53 +67,20 @@ def _positive_ints(flag: str, text: str | None) -> list[int]:
 def _run_bench(args: argparse.Namespace) -> int:
     import json
 
-    from mario_rllib.bench import run_env_benchmark, run_replay_benchmark
-    from mario_rllib.bench_rllib import (
-        run_learner_benchmark,
-        run_peer_benchmark,
-        run_sampling_benchmark,
-    )
+    from mario_rllib import bench
 
-    envs_per_runner = _positive_ints("--envs-per-runner", args.envs_per_runner) or (
-        [1, 2] if args.quick else list(SAMPLING_ENVS_PER_RUNNER))
-    if args.quick:
-        args.seconds, args.replay_steps = 1.0, 500
-    if (args.seconds <= 0 or args.replay_steps < 100
-            or (args.processes is not None and args.processes < 1)):
-        raise ValueError(
-            f"bad bench budget (--seconds {args.seconds:g}, --processes {args.processes}, "
-            f"--replay-steps {args.replay_steps}): expected seconds > 0, processes >= 1 and "
-            f"replay steps >= 100"
-        )
-    report: dict = {}
-    if args.what in (None, "env"):
-        report["env"] = run_env_benchmark(args.seconds, args.processes, args.seed,
-                                          print_json=False)
-        report["raw_frames_per_s"] = report["env"]["raw_frames_per_s"]
-    if args.what in (None, "sampling"):
-        sampling_seconds = max(args.seconds, 2.0)  # a sample call needs a few steps per env
-        report["sampling"] = run_sampling_benchmark(
-            "ppo", sampling_seconds, envs_per_runner=envs_per_runner, seed=args.seed)
-        report["sampling_ratio_to_raw"] = report["sampling"]["sampling_ratio_to_raw"]
-        report["scaling_efficiency"] = report["sampling"].get("scaling_efficiency")
-        report["raw_scaling_efficiency"] = report["sampling"].get("raw_scaling_efficiency")
-    if args.what in (None, "learner"):
-        report["learner"] = run_learner_benchmark(args.quick, args.seed)
-    if args.what in (None, "peer"):
-        report["peer"] = run_peer_benchmark(max(args.seconds, 2.0), args.seed,
-                                            report.get("learner"))
-        report["peer_ratio"] = report["peer"]["peer_ratio"]
-    if args.what in (None, "replay"):
-        report.update(run_replay_benchmark(args.replay_steps, args.seed, print_json=False))
+    report = bench.run(args.what, seconds=args.seconds, processes=args.processes,
+                       replay_steps=args.replay_steps, seed=args.seed, quick=args.quick,
+                       envs_per_runner=_positive_ints("--envs-per-runner", args.envs_per_runner))
     print(json.dumps(report))
     return 0
 
 
 def add_env_args(parser: argparse.ArgumentParser) -> None:
     """The env flags, one per `MarioEnvConfig` field; defaults come from the config itself."""
-    from mario_rllib.actions import ACTION_SETS
-    from mario_rllib.envs import OBS_MODES, MarioEnvConfig
-    from mario_rllib.wrappers import REWARD_SHAPINGS
+    from mario_rllib.env import OBS_MODES, MarioEnvConfig
+    from mario_rllib.env.actions import ACTION_SETS
+    from mario_rllib.env.wrappers import REWARD_SHAPINGS
 
     defaults = MarioEnvConfig()
     group = parser.add_argument_group("environment")
@@ -142,7 +107,7 @@ def add_env_args(parser: argparse.ArgumentParser) -> None:
 
 
 def env_config_from_args(args: argparse.Namespace):
-    from mario_rllib.envs import MarioEnvConfig
+    from mario_rllib.env import MarioEnvConfig
 
     return MarioEnvConfig(
         levels=args.level, action_set=args.action_set, obs_mode=args.obs_mode,
@@ -167,7 +132,7 @@ def _add_play(subparsers) -> None:
 
 
 def _run_play(args: argparse.Namespace) -> int:
-    from mario_rllib.envs import make_env
+    from mario_rllib.env import make_env
     from mario_rllib.rollout import RandomPolicy, play
 
     if args.episodes < 1:

@@ -203,7 +203,7 @@ def check_video_path(path: str, flag: str) -> None:
 def make_trained_env(mario: dict, level: str | None = None, render: bool = False):
     """The env a module was trained on, from its `model_config["mario"]` (other stages with
     `level`, frames for a video with `render`); returns the env and its config dict."""
-    from mario_rllib.envs import MarioEnvConfig, make_env
+    from mario_rllib.env import MarioEnvConfig, make_env
 
     env_config = dict(mario["env_config"])
     if level is not None:

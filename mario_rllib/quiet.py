@@ -28,8 +28,9 @@ class _DropMessage(logging.Filter):
 
 
 def quiet_known_messages() -> None:
-    """Install the filters in this process (safe to call any number of times). Called where
-    our configs are imported, so in the driver and in every Ray worker that unpickles one."""
+    """Install the filters in this process (safe to call any number of times). Called when
+    `mario_rllib` is imported, so in the driver and in every Ray worker that unpickles one of
+    our configs (they name our classes)."""
     for name, text in KNOWN_MESSAGES:
         logger = logging.getLogger(name)
         if not any(isinstance(f, _DropMessage) and f.text == text for f in logger.filters):

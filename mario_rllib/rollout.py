@@ -75,14 +75,8 @@ class EpisodeRecord:
 
 
 def noop_max_of(env: gym.Env) -> int | None:
-    """The `noop_max` of the env's `NoopReset` wrapper, or None if it has none."""
-    from mario_rllib.wrappers import NoopReset
-
-    while isinstance(env, gym.Wrapper):
-        if isinstance(env, NoopReset):
-            return env.noop_max
-        env = env.env
-    return None
+    """The `noop_max` of a Mario env, or None if it starts without no-op frames."""
+    return getattr(env.unwrapped, "noop_max", 0) or None
 
 
 def noops_for_seed(seed: int, noop_max: int) -> int:

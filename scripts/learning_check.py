@@ -26,7 +26,7 @@ import time
 from pathlib import Path
 
 from mario_rllib import rollout
-from mario_rllib.envs import MarioEnvConfig, make_env
+from mario_rllib.env import MarioEnvConfig, make_env
 from mario_rllib.evaluate import evaluate
 from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, train
 

@@ -78,8 +78,12 @@ CASES = [
      rf"cannot reach Ray at 'ray://127\.0\.0\.1:{PORT}': "),
     (TRAIN + ["--address", "http://127.0.0.1:8265"],
      r"bad --address 'http://127\.0\.0\.1:8265': that is a job API address"),
-    (["submit", "--address", f"http://127.0.0.1:{PORT}", "--", "--preset", "debug"],
-     rf"cannot reach the Ray job API at 'http://127\.0\.0\.1:{PORT}'"),
+    # play
+    (["play", "--level", "1-5"], r"unknown level '1-5'"),
+    (["play", "--level", "abc"], r"unknown level 'abc'"),
+    (["play", "--obs-mode", "gray64"], r"unknown obs_mode 'gray64'"),
+    (["play", "--frame-skip", "0"], r"bad frame_skip 0"),
+    (["play", "--episodes", "0"], r"bad --episodes 0"),
     # paths
     (["train", "--resume", "ray_results/nothing"], r"cannot resume '.*ray_results/nothing': no "
                                                    r"such directory"),
@@ -141,3 +145,29 @@ def test_resume_refuses_trials_that_no_longer_load_and_changes_nothing(tmp_path,
                     r"does not load with this version of mario-rllib \(.*\); nothing was "
                     r"changed$", line), line
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+def test_evaluate_refuses_what_is_not_a_checkpoint_of_ours(tmp_path, capsys):
+    """An empty directory, a corrupt checkpoint, an RLlib module that mario-rllib did not train."""
+    import gymnasium as gym
+    from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import (
+        DefaultPPOTorchRLModule,
+    )
+
+    (tmp_path / "empty").mkdir()
+    corrupt = tmp_path / "corrupt"
+    corrupt.mkdir()
+    (corrupt / "module_state.pkl").write_bytes(b"not a pickle")
+    (corrupt / "class_and_ctor_args.pkl").write_bytes(b"\x80\x04garbage")
+    (corrupt / "metadata.json").write_text("{}")
+    DefaultPPOTorchRLModule(observation_space=gym.spaces.Box(-1, 1, (4,)),
+                            action_space=gym.spaces.Discrete(2),
+                            model_config={"fcnet_hiddens": [8]}).save_to_path(
+        str(tmp_path / "cartpole"))
+    for name, message in [("empty", "holds no RLModule"), ("corrupt", "cannot load checkpoint"),
+                          ("cartpole", "holds a DefaultPPOTorchRLModule, not a mario-rllib "
+                                       "RLModule")]:
+        assert cli.main(["evaluate", str(tmp_path / name)]) == 2
+        lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
+        assert len(lines) == 1 and message in lines[0], lines
+

@@ -3,7 +3,6 @@ not a dead experiment (the real emulator and RLlib's env runner, in this process
 train` killed with SIGKILL resumes losing at most one checkpoint interval. A killed env runner is
 tested on a two-node cluster in test_submit.py."""
 
-import csv
 import os
 import shutil
 import signal
@@ -18,8 +17,8 @@ import pytest
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 from ray.tune.registry import register_env
 
-from mario_rllib.envs import make_env, register_mario_envs
-from mario_rllib.experiment import format_progress
+from mario_rllib.env import make_env, register_mario_envs
+from mario_rllib.progress import format_progress
 from tune_configs import load_experiment
 
 FAIL_AT_STEP = 30
@@ -78,7 +77,8 @@ def test_progress_line_shows_faults_only_when_there_are_some():
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume_loses_at_most_one_checkpoint_interval(tmp_path):
+def test_sigkill_mid_run_then_resume_loses_at_most_one_checkpoint_interval(tmp_path,
+                                                                           progress_rows):
     """`kill -9` of `mario-rllib train` (and every process it started), then `--resume` from a
     copy of the experiment in another place."""
     storage, every, stop = tmp_path / "results", 2, 12
@@ -134,12 +134,3 @@ def kill_session(session_id: int) -> None:
                 os.kill(int(stat.parent.name), signal.SIGKILL)
             except ProcessLookupError:
                 pass
-
-
-def progress_rows(experiment: Path) -> list[tuple[int, float]]:
-    files = list(experiment.glob("trial_*/progress.csv"))
-    if not files:
-        return []
-    with files[0].open() as f:
-        return [(int(row["training_iteration"]), float(row["num_env_steps_sampled_lifetime"]))
-                for row in csv.DictReader(f)]

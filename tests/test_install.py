@@ -23,9 +23,9 @@ def test_numpy_1_sensitive_packages_import():
 
 def test_nes_py_reads_the_rom_header():
     # Under numpy 2 this raises "OverflowError: Python integer 1024 out of bounds for uint8".
-    from mario_rllib._legacy import SuperMarioBrosEnv
+    from mario_rllib.env.nes import reference_env
 
-    env = SuperMarioBrosEnv(target=(1, 1))
+    env = reference_env("1-1")
     assert env.reset().shape == (240, 256, 3)
     env.close()
 
@@ -36,7 +36,7 @@ def test_pip_check_is_clean():
 
 
 def test_importing_the_env_prints_no_gym_notice():
-    code = "import mario_rllib.envs"
+    code = "import mario_rllib.env"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "unmaintained" not in result.stderr

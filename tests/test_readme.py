@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -36,6 +38,8 @@ def _command_lines():
         for block in re.findall(r"```[a-z]*\n(.*?)```", page.read_text(), re.S):
             for line in block.splitlines():
                 for part in line.removeprefix("$ ").split("&&"):
+                    if not part.strip().split(" ")[0].endswith("mario-rllib"):
+                        continue  # not a command line (a layout, a command's output)
                     words = shlex.split(part, comments=True)
                     # (`mario-rllib play: error: ...` is a command's output, not a command)
                     if words and words[0].endswith("mario-rllib") and not (
@@ -60,12 +64,11 @@ def test_every_documented_command_line_parses():
             pytest.fail(f"{page}: `mario-rllib {' '.join(args)}` does not parse")
 
 
-def test_the_quick_check_runs_as_printed(tmp_path):
+@pytest.mark.slow
+def test_the_quick_check_runs_as_printed(tmp_path, cli):
     """README's quick check, line by line, from a fresh working directory with the default
     ./ray_results: what a user types."""
     import shlex
-    import subprocess
-    import sys
 
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"<!-- quick-check -->\s*```bash\n(.+?)\n```", readme, re.S).group(1)
@@ -74,8 +77,7 @@ def test_the_quick_check_runs_as_printed(tmp_path):
                                               "evaluate"], ["mario-rllib", "plot"],
                                              ["mario-rllib", "train"]]
     for words in lines:
-        result = subprocess.run([sys.executable, "-m", "mario_rllib.cli", *words[1:]],
-                                cwd=tmp_path, capture_output=True, text=True, timeout=600)
+        result = cli(*words[1:], cwd=tmp_path)
         assert result.returncode == 0, (words, result.stdout[-2000:], result.stderr[-2000:])
     assert (tmp_path / "ray_results" / "quick" / "learning_curves.png").is_file()
     report = __import__("json").loads((tmp_path / "evaluation.json").read_text())

@@ -4,20 +4,13 @@ hand adds a row and changes nothing else."""
 
 import json
 import re
-import subprocess
-import sys
 
 import pytest
 
 pytestmark = pytest.mark.slow
 
 
-def cli(*args, cwd):
-    return subprocess.run([sys.executable, "-m", "mario_rllib.cli", *args], capture_output=True,
-                          text=True, timeout=600, cwd=cwd)
-
-
-def test_results_trains_evaluates_and_writes_the_table(tmp_path):
+def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli):
     result = cli("results", "--algo", "ppo", "--levels", "1-1", "--seeds", "2", "--preset",
                  "debug", "--stop-iters", "1", "--episodes", "2", "--out", "docs/results",
                  cwd=tmp_path)

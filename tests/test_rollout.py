@@ -4,7 +4,7 @@ many distinct episodes it played, and its flag-rate interval is Wilson's, by han
 import pytest
 
 from mario_rllib import rollout
-from mario_rllib.envs import make_env
+from mario_rllib.env import make_env
 
 
 class Greedy(rollout.Policy):

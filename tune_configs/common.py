@@ -20,13 +20,10 @@ from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
-from mario_rllib.callbacks import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
-from mario_rllib.envs import RAY_ENV_NAME, MarioEnvConfig
-from mario_rllib.quiet import quiet_known_messages
+from mario_rllib.env import RAY_ENV_NAME, MarioEnvConfig
+from mario_rllib.metrics import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
 from tune_configs import PRESET_NAMES
 from tune_configs.settings import NULLABLE, check_settings, setting_types
-
-quiet_known_messages()  # here: every process that builds or unpickles one of our configs
 
 SAMPLE_TIMEOUT_S = 600.0
 STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
@@ -87,11 +84,8 @@ RESOURCE_PRESETS: dict[str, dict[str, Any]] = {
     # leaves learners alone, so "gpu,debug" is a quick check of a GPU learner.
     "debug": {"num_env_runners": 0, "envs_per_runner": 1, "max_episode_steps": 100},
     # A laptop: one env runner per core, the learner in the driver. 16 envs per runner: one
-    # batched inference and one pass of the connectors for 16 env steps (the Nature CNN on one
-    # thread: 3.8 ms for 4 observations, 4.7 ms for 8). One runner sampling in turns with the raw
-    # emulator on 2 cores (median of 24 rounds): 0.86 / 0.89 / 0.91 of its frames/s with
-    # 4 / 8 / 16 envs; `mario-rllib bench sampling` shows the same order through Ray, noisier.
-    # A runner of 16 envs takes ~150 MB and ~10 s to start its emulators.
+    # batched inference and one pass of the connectors for 16 env steps, which keeps sampling
+    # closest to the raw emulator's speed (measured: docs/performance.md).
     "cpu": {**_cpu_runners(), "envs_per_runner": 16, "num_learners": 0, "gpus_per_learner": 0},
     # One GPU learner and many CPU env runners (a `ray up` cluster or a GPU workstation).
     "gpu": {"num_env_runners": 16, "envs_per_runner": 2, "num_cpus_per_env_runner": 1,
@@ -203,7 +197,7 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *, algo: 
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
         .callbacks(MarioMetricsCallback, on_algorithm_init=LocalLearnerThreads())
-        # Our episode metrics' window spans sample calls and env runners (mario_rllib/callbacks.py).
+        # Our episode metrics' window spans sample calls and env runners (mario_rllib/metrics.py).
         .reporting(custom_stats_cls_lookup=STATS_CLS_LOOKUP)
         # An env that raises (e.g. an emulator error) is recreated and its episode dropped,
         # counted in `env_runners/num_env_step_failures`; an env runner that dies (a crashed

@@ -24,10 +24,10 @@ from typing import Any
 
 from ray.rllib.algorithms.dqn import DQNConfig
 
-from custom_models.dqn_learner import MarioDQNLearner
-from custom_models.dueling_q_rlm import MarioDuelingQRLM
-from mario_rllib.replay import StackedFramePrioritizedEpisodeReplayBuffer as ReplayBuffer
-from mario_rllib.replay import StackedReplayDQN
+from custom_models.dqn.dqn import StackedReplayDQN
+from custom_models.dqn.learner import MarioDQNLearner
+from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer as ReplayBuffer
+from custom_models.dqn.rl_module import MarioDuelingQRLM
 from tune_configs.common import (
     STOP_TIMESTEPS,
     apply_common,
@@ -57,9 +57,9 @@ DEFAULTS: dict[str, Any] = {
     "training_intensity": 32 / 3,
     "learning_starts": 10_000,  # agent steps before the first update: the tutorial's `burnin`
     "target_update_freq": 10_000,  # agent steps between target syncs: the tutorial's `sync_every`
-    "buffer_capacity": 100_000,  # transitions: the tutorial's memory (about 0.24 GB, see below)
-    # Frames stored LZ4-compressed: 2.35 KB per transition instead of 8.0 KB, for ~1 ms more per
-    # sampled batch of 32 (`mario-rllib bench replay`).
+    "buffer_capacity": 100_000,  # transitions: the tutorial's memory
+    # Frames stored LZ4-compressed: about a third of a raw frame per transition, for a little
+    # more time per sampled batch (`mario-rllib bench replay`; figures in docs/dqn.md).
     "compress_frames": True,
     "per_alpha": 0.6,  # Schaul et al. 2016, proportional variant
     "per_beta": 0.4,  # Schaul et al. 2016: the start of a linear anneal to 1 ...
@@ -122,7 +122,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
             target_network_update_freq=settings["target_update_freq"],
             tau=1.0,  # hard target updates, as the tutorial and Mnih et al.
             # Single frames in, stacked transitions out (RLlib's learner-side frame stacking
-            # cannot stack n-step replay samples; see mario_rllib/replay.py).
+            # cannot stack n-step replay samples; see custom_models/dqn/replay.py).
             replay_buffer_config={
                 "type": ReplayBuffer,
                 "capacity": settings["buffer_capacity"],

@@ -36,9 +36,9 @@ from __future__ import annotations
 from typing import Any
 
 from custom_models.dreamer import DreamerV3Catalog, DreamerV3Config
+from custom_models.dreamer.algorithm import MarioDreamerV3
 from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
-from mario_rllib.replay import MarioDreamerV3
 from tune_configs.common import STOP_TIMESTEPS, apply_common, resolve_settings
 
 ALGO = "dreamerv3"

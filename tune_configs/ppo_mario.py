@@ -25,7 +25,7 @@ from typing import Any
 
 from ray.rllib.algorithms.ppo import PPOConfig
 
-from custom_models.actor_critic_rlm import MarioActorCriticRLM
+from custom_models.ppo.rl_module import MarioActorCriticRLM
 from tune_configs.common import (
     STOP_TIMESTEPS,
     FrameStack,

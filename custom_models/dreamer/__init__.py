@@ -9,6 +9,8 @@ user needs to trust the world model.
     learner.py     MarioDreamerV3Learner: RLlib's losses, plus world-model and actor/critic metrics
     metrics.py     SSIM, lambda-returns, the two-hot decoding: the maths the metrics use
     imagine.py     observe K real frames, then roll the world model open-loop for H steps
+    replay.py      MarioEpisodeReplayBuffer: only what DreamerV3 replays
+    algorithm.py   MarioDreamerV3: RLlib's DreamerV3 with that buffer, its training ratio counted
 """
 
 import warnings

@@ -4,7 +4,7 @@
 import pytest
 import torch
 
-from mario_rllib.envs import register_mario_envs
+from mario_rllib.env import register_mario_envs
 from tune_configs import load_experiment
 from tune_configs.common import available_cpus
 

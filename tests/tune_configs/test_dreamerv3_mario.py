@@ -4,10 +4,10 @@ that the `cpu` preset fits this machine. No Ray."""
 import pytest
 
 from custom_models.dreamer import DreamerV3Catalog
+from custom_models.dreamer.algorithm import MarioDreamerV3
 from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
 from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
-from mario_rllib.replay import MarioDreamerV3
 from tune_configs.dreamerv3_mario import DEFAULTS, build_config, describe
 
 PRESET_KEYS = {"model_size", "training_ratio", "batch_size_B", "batch_length_T", "horizon_H",

@@ -4,7 +4,7 @@ needs, and the `cpu` preset fits this machine. No Ray."""
 
 import pytest
 
-from custom_models.actor_critic_rlm import MarioActorCriticRLM
+from custom_models.ppo.rl_module import MarioActorCriticRLM
 from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
 from tune_configs import load_experiment
 from tune_configs.common import RESOURCE_PRESETS, available_cpus, resolve_settings

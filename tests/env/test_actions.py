@@ -1,6 +1,6 @@
 import pytest
 
-from mario_rllib import actions
+from mario_rllib.env import actions
 
 
 @pytest.mark.parametrize("name, size", [("right_only", 5), ("simple", 7), ("complex", 12)])

@@ -1,5 +1,8 @@
 """The peer in `mario-rllib bench peer`: the official PyTorch Mario tutorial's Double DQN loop.
 
+It keeps the tutorial's own habits on purpose (float frames, the stack in the env, a replay of
+stacked float states, one process): it is the baseline our pipeline is measured against.
+
 Rewritten here from the tutorial's published description ("Train a Mario-playing RL Agent",
 pytorch.org/tutorials/intermediate/mario_rl_tutorial.html), as a single process does it:
 
@@ -27,8 +30,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from mario_rllib.actions import controller_bytes
-from mario_rllib.bench import Throughput
+from mario_rllib.bench.env import Throughput
+from mario_rllib.env.actions import controller_bytes
 
 SKIP = 4
 STACK = 4
@@ -58,9 +61,9 @@ class TutorialEnv:
     """gym-super-mario-bros with the tutorial's wrappers: skip 4, gray, 84x84 float, stack 4."""
 
     def __init__(self):
-        from mario_rllib._legacy import SuperMarioBrosEnv
+        from mario_rllib.env.nes import reference_env
 
-        self.env = SuperMarioBrosEnv(rom_mode="vanilla", target=(1, 1))
+        self.env = reference_env("1-1")
         self.codes = controller_bytes("right_only")[1:3]  # the tutorial's [["right"], ["right", "A"]]
         self.frames: collections.deque = collections.deque(maxlen=STACK)
         self.nes_frames = 0  # counted for the benchmark, not in the tutorial

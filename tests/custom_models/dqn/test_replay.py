@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
-from mario_rllib.replay import StackedFramePrioritizedEpisodeReplayBuffer
+from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer
 
 FRAME = (2, 2, 1)  # tiny frames: frame t is filled with the value 10 + t
 

@@ -12,7 +12,7 @@ from ray.rllib.algorithms.dqn.default_dqn_rl_module import (
 )
 from ray.rllib.core.columns import Columns
 
-from custom_models.dueling_q_rlm import MarioDuelingQRLM, dueling_q
+from custom_models.dqn.rl_module import MarioDuelingQRLM, dueling_q
 from tune_configs.dqn_mario import build_config
 
 

@@ -1,6 +1,4 @@
-"""Replay buffers that hold only what their algorithm replays: DQN's and DreamerV3's.
-
-DQN: prioritized replay that stores single frames and samples stacked ones.
+"""DQN's replay buffer: prioritized replay that stores single frames and samples stacked ones.
 
 RLlib's `PrioritizedEpisodeReplayBuffer` samples an n-step transition as a two-observation episode
 (o_t, o_t+n) with no lookback, so RLlib's `FrameStackingLearner` connector cannot stack it, and it
@@ -10,18 +8,13 @@ it reads the `num_frames` frames ending at t and at t+n from the stored episode 
 episode's first frame, as RLlib's `FrameStackingEnvToModule` pads when acting). The buffer holds
 single 84x84x1 uint8 frames; stacked copies exist only in the sampled batch.
 
-Frames are stored LZ4-compressed, one frame at a time (`compress_frames`, on by default): a gray
-84x84 Mario frame (7,056 bytes) compresses to about 1.4 KB, in ~13 us, and decompresses in ~11 us,
-so a 32-transition batch (256 frames) costs ~3 ms of decompression next to a learner update of tens
-of ms. `mario-rllib bench replay` measures both layouts in the same run.
+Frames are stored LZ4-compressed, one frame at a time (`compress_frames`, on by default): Mario's
+flat sky and ground compress well, and decompressing a batch's frames costs little next to a
+learner update. `mario-rllib bench replay` measures both layouts in the same run (docs/dqn.md).
 
 It also anneals the importance-sampling exponent beta linearly from its initial value to 1 over
 `beta_anneal_steps` agent steps added (Schaul et al. 2016, Sec. 3.4), which RLlib's buffer, given
 a fixed `beta` by DQN, does not.
-
-DreamerV3: RLlib's `EpisodeReplayBuffer` without the infos and the model outputs (the RSSM state)
-that RLlib's env runners attach to every step; `MarioDreamerV3` builds it (and counts its training
-ratio right).
 """
 
 from __future__ import annotations
@@ -31,45 +24,14 @@ from typing import Any
 import gymnasium as gym
 import lz4.block
 import numpy as np
-from ray.rllib.algorithms.dqn import DQN
 from ray.rllib.core import DEFAULT_AGENT_ID, DEFAULT_MODULE_ID
 from ray.rllib.env.single_agent_episode import SingleAgentEpisode
-from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils import force_list
-from ray.rllib.utils.metrics import (
-    ENV_RUNNER_RESULTS,
-    ENV_RUNNER_SAMPLING_TIMER,
-    NUM_ENV_STEPS_SAMPLED_LIFETIME,
-    NUM_GRAD_UPDATES_LIFETIME,
-    REPLAY_BUFFER_ADD_DATA_TIMER,
-    TIMERS,
-)
-from ray.rllib.utils.replay_buffers.episode_replay_buffer import EpisodeReplayBuffer
 from ray.rllib.utils.replay_buffers.prioritized_episode_buffer import (
     PrioritizedEpisodeReplayBuffer,
 )
 
-from custom_models.dreamer import DreamerV3
-
-_NO_INFO: dict = {}  # stands in for every stored step's info dict (never replayed)
-
-
-def trim_for_replay(episode: SingleAgentEpisode, space: gym.Space | None) -> gym.Space:
-    """Drop from an episode chunk what neither DQN nor DreamerV3 replays; return the shared space.
-
-    Measured with `mario-rllib bench replay`: per-step info dicts cost about 0.8 KB a step, and
-    each episode carries its own observation-space object, whose low/high arrays cost as much as
-    8 gray frames. Infos are replaced by one shared empty dict, and every episode gets the first
-    episode's space object (`space`, None at first). Frames, actions, rewards and flags are kept.
-    """
-    episode.infos.data = [_NO_INFO] * len(episode.infos.data)
-    if episode.is_done:  # kept only to append a next chunk, which a done episode never gets
-        episode._last_added_observation = episode._last_added_infos = None
-    if space is None:
-        return episode.observation_space
-    if episode.observation_space == space:
-        episode.observation_space = space
-    return space
+from custom_models.episodes import trim_for_replay
 
 
 class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer):
@@ -259,122 +221,3 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
             high = np.repeat(episode.observation_space.high, self.num_frames, axis=-1)
             self._stacked_space = gym.spaces.Box(low, high, dtype=episode.observation_space.dtype)
         return self._stacked_space
-
-
-TRAINING_INTENSITY = "training_intensity"
-"""Result key: replayed samples per sampled agent step since learning (re)started."""
-
-
-class StackedReplayDQN(DQN):
-    """RLlib's DQN with our replay buffer, its real training intensity as a metric, and a resume
-    that goes on with the schedules.
-
-    - Under Tune, RLlib 2.60 turns a `replay_buffer_config["type"]` class path into the class
-      (`AlgorithmConfig.update_from_dict`), then tests `"EpisodeReplayBuffer" in type`, which
-      raises TypeError for a class. This turns the class back into its path (which names an
-      `...EpisodeReplayBuffer`) before RLlib builds the buffer.
-    - Learning starts once the buffer holds `num_steps_sampled_before_learning_starts` steps,
-      not once the trial has sampled that many: RLlib's checkpoints hold no replay buffer, so a
-      resumed trial would otherwise learn at once from a nearly empty buffer. A resumed trial
-      therefore redoes the burn-in (that many agent steps, sampled with the epsilon the schedule
-      has reached, no updates), and nothing else: epsilon, beta (see
-      `StackedFramePrioritizedEpisodeReplayBuffer.annealed_beta`) and the target-network sync
-      (`MarioDQNLearner`) go on from the trial's step count.
-    - `training_intensity` in each result: replayed samples per sampled agent step since
-      learning started in this process (RLlib's `training_intensity` setting is a ratio it
-      rounds and, in 2.60, divides by num_env_runners + 1; see `tune_configs/dqn_mario.py`).
-    """
-
-    def _create_local_replay_buffer_if_necessary(self, config):
-        buffer_type = (config.get("replay_buffer_config") or {}).get("type")
-        if isinstance(buffer_type, type):
-            config["replay_buffer_config"]["type"] = (
-                f"{buffer_type.__module__}.{buffer_type.__qualname__}"
-            )
-        return super()._create_local_replay_buffer_if_necessary(config)
-
-    def setup(self, config) -> None:
-        super().setup(config)
-        self._replayed = self._sampled = 0  # since learning started in this process
-
-    def training_step(self) -> None:
-        buffer = self.local_replay_buffer
-        sampled_before = self.metrics.peek(
-            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0)
-        if isinstance(buffer, StackedFramePrioritizedEpisodeReplayBuffer):
-            buffer.lifetime_env_steps = sampled_before
-        if buffer.get_added_timesteps() < self.config.num_steps_sampled_before_learning_starts:
-            self._sample_and_store()  # the burn-in: no updates yet
-            return
-        replayed_before = buffer.sampled_timesteps
-        super().training_step()
-        self._replayed += buffer.sampled_timesteps - replayed_before
-        self._sampled += self.metrics.peek(
-            (ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME), default=0) - sampled_before
-        if self._sampled:
-            self.metrics.log_value(TRAINING_INTENSITY, self._replayed / self._sampled,
-                                   reduce="mean", window=1)
-
-    def _sample_and_store(self) -> None:
-        """The sampling half of RLlib's DQN training step (`DQN._training_step_new_api_stack`)."""
-        with self.metrics.log_time((TIMERS, ENV_RUNNER_SAMPLING_TIMER)):
-            episodes, env_runner_results = synchronous_parallel_sample(
-                worker_set=self.env_runner_group, concat=True,
-                sample_timeout_s=self.config.sample_timeout_s, _uses_new_env_runners=True,
-                _return_metrics=True)
-        self.metrics.aggregate(env_runner_results, key=ENV_RUNNER_RESULTS)
-        with self.metrics.log_time((TIMERS, REPLAY_BUFFER_ADD_DATA_TIMER)):
-            self.local_replay_buffer.add(episodes)
-
-
-class MarioEpisodeReplayBuffer(EpisodeReplayBuffer):
-    """DreamerV3's `EpisodeReplayBuffer`, holding only what DreamerV3 replays: one uint8 64x64x3
-    frame (12,288 bytes), an action, a reward and flags per step.
-
-    Besides `trim_for_replay`'s infos and spaces, it drops the model outputs RLlib's env runners
-    attach to every step: DreamerV3's RSSM state (h, z, the last action) and the one-hot action,
-    5.2 KB a step at size XS (more at larger sizes), which RLlib's buffer keeps and DreamerV3
-    never replays (it recomputes the states from the frames). `mario-rllib bench replay` measures
-    both buffers on the same episodes.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any):
-        super().__init__(*args, **kwargs)
-        self._observation_space: gym.Space | None = None
-
-    def add(self, episodes, **kwargs: Any) -> None:
-        for episode in force_list(episodes):
-            self._observation_space = trim_for_replay(episode, self._observation_space)
-            # Every chunk of an episode loses them, so RLlib's concatenation of a running
-            # episode's chunks (which needs the same keys on both sides) still holds.
-            episode.extra_model_outputs.clear()
-        super().add(episodes, **kwargs)
-
-
-class MarioDreamerV3(DreamerV3):
-    """RLlib's DreamerV3 with `MarioEpisodeReplayBuffer` (DreamerV3 builds a plain
-    `EpisodeReplayBuffer` in `setup` and accepts no other type in its config), and its training
-    ratio counted right.
-
-    RLlib 2.60 computes the actual training ratio from `num_env_steps_trained_lifetime` at the
-    top of its metrics, which DreamerV3 never logs there (its learners log it under `learners/`,
-    counting B rows per update, not B x T steps): `actual_training_ratio` reads 0.0 in every
-    result. Here it is replayed steps (updates x B x T) per env step sampled, the quantity
-    `training_ratio` configures. The sampling loop uses the same property, as RLlib intends.
-    """
-
-    def setup(self, config) -> None:
-        super().setup(config)
-        self.replay_buffer = MarioEpisodeReplayBuffer(
-            capacity=self.config.replay_buffer_config["capacity"],
-            batch_size_B=self.config.batch_size_B,
-            batch_length_T=self.config.batch_length_T,
-        )
-
-    @property
-    def training_ratio(self) -> float:
-        updates = self.metrics.peek(NUM_GRAD_UPDATES_LIFETIME, default=0)
-        sampled = self.metrics.peek((ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME),
-                                    default=0)
-        replayed = updates * self.config.batch_size_B * self.config.batch_length_T
-        return replayed / sampled if sampled else 0.0

@@ -1,17 +1,12 @@
-"""`mario-rllib bench sampling / learner / peer`: RLlib's pipeline against the raw emulator and a peer.
+"""`mario-rllib bench sampling`: RLlib's own `SingleAgentEnvRunner`s (our env, connectors and the
+experiment's RLModule, inference included, as in training) as Ray actors of one CPU each, for 1..N
+runners and k envs per runner, against the raw emulator.
 
-- sampling: RLlib's own `SingleAgentEnvRunner`s (our env, connectors and the experiment's RLModule,
-  inference included, as in training) as Ray actors of one CPU each, for 1..N runners and k envs
-  per runner. NES frames are counted in the envs themselves. Each configuration takes turns of
-  about 2 s with the raw emulator (in Ray actors too: one alone, and with N runners also N at
-  once), and its ratio is to those turns, so drift in the machine's speed hits both alike. The
-  report splits a vector step's time into its stages (env, inference, connectors, and the rest),
-  timed inside the runners.
-- learner: the experiment's algorithm built here with local sampling (`num_env_runners=0`), a
-  warm-up iteration, then one per torch thread count, and the samples its learner consumes per
-  second of its `learner_group.update` calls.
-- peer: the official PyTorch Mario tutorial's DDQN loop, rewritten from its description
-  (`mario_rllib/peer_ddqn.py`), acting alone and acting + learning, in this process.
+NES frames are counted in the envs themselves. Each configuration takes turns of about 2 s with the
+raw emulator (in Ray actors too: one alone, and with N runners also N at once), and its ratio is
+to those turns, so drift in the machine's speed hits both alike. The report splits a vector step's
+time into its stages (env, inference, connectors, and the rest), timed inside the runners.
+`local_ray` and `Clocked` serve the learner and peer benchmarks too.
 """
 
 from __future__ import annotations
@@ -23,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from mario_rllib.bench import RawEmulator, Throughput
+from mario_rllib.bench.env import RawEmulator, Throughput
 from tune_configs.common import available_cpus
 
 SAMPLING_TURN_S = 2.0
@@ -34,7 +29,7 @@ STAGES = ("env_step", "module_inference", "env_to_module_connectors", "module_to
 
 
 @contextlib.contextmanager
-def _local_ray(num_cpus: int) -> Iterator[None]:
+def local_ray(num_cpus: int) -> Iterator[None]:
     """A quiet local Ray for the benchmark, unless one is already up (then it is left as is)."""
     import ray
 
@@ -55,7 +50,7 @@ def _nes_frames(runner) -> int:
     return sum(env.unwrapped.nes_frames for env in vector.envs)
 
 
-class _Clocked:
+class Clocked:
     """Calls `inner`, adding the seconds each call takes to `clocks[stage]` and counting the calls
     in `calls`; any other attribute is `inner`'s."""
 
@@ -82,11 +77,11 @@ def _start_stage_clocks(runner) -> None:
     warm-up's first calls for hundreds of steps, so they are not what the report reads.
     """
     clocks = runner.mario_stage_clocks = dict.fromkeys(STAGES, 0.0)
-    runner.env.step = _Clocked(runner.env.step, clocks, "env_step")
-    runner.module.forward_exploration = _Clocked(runner.module.forward_exploration, clocks,
+    runner.env.step = Clocked(runner.env.step, clocks, "env_step")
+    runner.module.forward_exploration = Clocked(runner.module.forward_exploration, clocks,
                                                  "module_inference")
-    runner._env_to_module = _Clocked(runner._env_to_module, clocks, "env_to_module_connectors")
-    runner._module_to_env = _Clocked(runner._module_to_env, clocks, "module_to_env_connectors")
+    runner._env_to_module = Clocked(runner._env_to_module, clocks, "env_to_module_connectors")
+    runner._module_to_env = Clocked(runner._module_to_env, clocks, "module_to_env_connectors")
 
 
 def _stage_clocks(runner) -> dict:
@@ -106,7 +101,7 @@ def measure_sampling(algo: str, runners: int, envs_per_runner: int, seconds: flo
     import ray
     from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-    from mario_rllib.envs import register_mario_envs
+    from mario_rllib.env import register_mario_envs
     from tune_configs import load_experiment
 
     register_mario_envs()
@@ -193,7 +188,7 @@ def run_sampling_benchmark(algo: str, seconds: float, envs_per_runner: list[int]
                            print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     cores = available_cpus()
     runner_counts = runner_counts or list(range(1, cores + 1))
-    with _local_ray(max(runner_counts)):
+    with local_ray(max(runner_counts)):
         rows = [measure_sampling(algo, n, k, seconds, seed)
                 for k in envs_per_runner for n in runner_counts]
     print_fn("")
@@ -240,156 +235,4 @@ def run_sampling_benchmark(algo: str, seconds: float, envs_per_runner: list[int]
             print_fn(f"the raw emulator itself, {top['runners']} processes at once in the same "
                      f"rounds: {top['raw_scaling']:.3f} efficiency; ours ÷ that: "
                      f"{report['scaling_efficiency_vs_raw']:.3f}")
-    return report
-
-
-LEARNER_OVERRIDES = {
-    # Smaller batches than the `cpu` preset's, so a measured iteration takes seconds; the learner's
-    # minibatch (PPO) and batch (DQN) sizes, which set its per-sample cost, stay the preset's.
-    "ppo": {"train_batch_size": 1024, "num_epochs": 2},
-    "dqn": {"learning_starts": 200, "steps_per_iteration": 200, "buffer_capacity": 5_000},
-    "dreamerv3": {"buffer_capacity": 5_000},  # the preset's XS and 8 x 32 batches
-}
-QUICK_LEARNER_OVERRIDES = {
-    "ppo": {"train_batch_size": 512, "num_epochs": 1},
-    "dqn": {"learning_starts": 100, "steps_per_iteration": 100, "buffer_capacity": 2_000},
-    "dreamerv3": {"batch_size_B": 2, "batch_length_T": 16, "horizon_H": 5,
-                  "buffer_capacity": 1_000},
-}
-
-
-def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
-                    seed: int = 0) -> dict[str, dict[str, Any]]:
-    """Samples the experiment's learner consumes per second of its updates, on this machine's CPU
-    (or its GPU, when torch sees one), for each torch thread count: `{"threads_N": {...}}`.
-
-    The algorithm is built once here with local sampling; iteration 1 warms up (and fills DQN's
-    replay), then one iteration per thread count. Each is measured by the wall time of its
-    `learner_group.update` calls, timed here (RLlib's `learner_update_timer` is an exponential
-    average that remembers the warm-up), and the samples they consumed: RLlib's module steps
-    trained, or for DreamerV3 the B x T steps each update replays (RLlib counts its B rows).
-    """
-    import torch
-
-    from mario_rllib.envs import register_mario_envs
-    from tune_configs import load_experiment
-
-    register_mario_envs()
-    overrides = (QUICK_LEARNER_OVERRIDES if quick else LEARNER_OVERRIDES)[algo]
-    gpus = 1 if torch.cuda.is_available() else 0
-    config = load_experiment(algo).build_config("cpu", seed=seed, **overrides).env_runners(
-        num_env_runners=0, num_envs_per_env_runner=1).learners(num_learners=0,
-                                                               num_gpus_per_learner=gpus)
-    previous = torch.get_num_threads()
-    algorithm = config.build_algo()
-    clock = {"update": 0.0}
-    update = algorithm.learner_group.update = _Clocked(algorithm.learner_group.update, clock,
-                                                       "update")
-    rows = {}
-    try:
-        # After the build: the experiments' `on_algorithm_init` gives a local learner every core.
-        torch.set_num_threads(thread_counts[0])
-        algorithm.train()
-        for threads in thread_counts:
-            torch.set_num_threads(threads)
-            clock["update"], update.calls = 0.0, 0
-            result = algorithm.train()
-            if algo == "dreamerv3":
-                trained = config.batch_size_B * config.batch_length_T * update.calls
-            else:
-                trained = result["learners"]["__all_modules__"]["num_module_steps_trained"]
-            rows[f"threads_{threads}"] = {
-                "device": torch.cuda.get_device_name(0) if gpus else "cpu",
-                "torch_threads": threads,
-                "updates": update.calls,
-                "samples_trained": int(trained),
-                "update_seconds": round(clock["update"], 3),
-                "samples_per_s": round(trained / clock["update"], 1),
-            }
-    finally:
-        algorithm.stop()
-        torch.set_num_threads(previous)
-    return rows
-
-
-def run_learner_benchmark(quick: bool = False, seed: int = 0,
-                          print_fn: Callable[[str], None] = print) -> dict[str, Any]:
-    """Each algorithm's learner on 1 torch thread (what Ray gives a trial's 1-CPU driver, where the
-    `cpu` preset's learner runs) and on every core."""
-    import torch
-
-    cores = available_cpus()
-    thread_counts = [1] if quick or cores == 1 else [1, cores]
-    with _local_ray(cores):
-        report = {algo: measure_learner(algo, thread_counts, quick, seed)
-                  for algo in ("ppo", "dqn", "dreamerv3")}
-    device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    print_fn("")
-    print_fn(f"learner throughput on {device} (samples consumed per second of update):")
-    print_fn(f"{'algorithm':<10} {'torch threads':>14} {'samples':>9} {'seconds':>9} "
-             f"{'samples/s':>10} {'÷ 1 thread':>11}")
-    for algo, rows in report.items():
-        base = rows["threads_1"]["samples_per_s"]
-        for row in rows.values():
-            print_fn(f"{algo:<10} {row['torch_threads']:>14} {row['samples_trained']:>9} "
-                     f"{row['update_seconds']:>9.2f} {row['samples_per_s']:>10.1f} "
-                     f"{row['samples_per_s'] / base:>11.2f}")
-    return report
-
-
-def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | None = None,
-                       print_fn: Callable[[str], None] = print) -> dict[str, Any]:
-    """The PyTorch tutorial's DDQN loop (one process, 1 torch thread) against ours on one core:
-    RLlib sampling with 1 env runner of 1 env (like for like: the tutorial steps one env) and of
-    the `cpu` preset's envs, each taking turns with the tutorial's acting loop; then the tutorial
-    acting and learning, and its learner against our DQN learner on 1 thread."""
-    import torch
-
-    from mario_rllib.peer_ddqn import TutorialLoop
-    from tune_configs.common import RESOURCE_PRESETS
-
-    preset_k = RESOURCE_PRESETS["cpu"]["envs_per_runner"]
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with _local_ray(1):
-            ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
-                                        baseline=TutorialLoop(seed, learn=False))
-                    for k in sorted({1, preset_k})}
-        full_loop = TutorialLoop(seed, learn=True)
-        full = full_loop.run(seconds)
-        full_loop.close()
-    finally:
-        torch.set_num_threads(previous)
-    peer_steps = {k: row["baseline_agent_steps_per_s"] for k, row in ours.items()}
-    report: dict[str, Any] = {
-        "tutorial_acting_agent_steps_per_s": peer_steps[1],
-        "tutorial_acting_and_learning_agent_steps_per_s": round(full.agent_steps_per_s, 1),
-        "ours_sampling_1x1_agent_steps_per_s": ours[1]["agent_steps_per_s"],
-        # ours ÷ the peer on one core, the same work (env, preprocessing, stacking, inference),
-        # measured in turns
-        "peer_ratio": round(ours[1]["agent_steps_per_s"] / peer_steps[1], 3),
-        f"peer_ratio_1x{preset_k}": round(ours[preset_k]["agent_steps_per_s"]
-                                          / peer_steps[preset_k], 3),
-    }
-    print_fn("")
-    print_fn("peer: the PyTorch Mario tutorial's DDQN loop, one process, 1 torch thread, in turns "
-             "with ours on one core")
-    print_fn(f"{'what':<56} {'agent steps/s':>14} {'÷ tutorial':>11}")
-    for k, row in ours.items():
-        print_fn(f"{'tutorial loop, acting only':<56} {peer_steps[k]:>14.1f} {1:>11.3f}")
-        print_fn(f"{f'ours: RLlib sampling, 1 runner x {k} env(s) (PPO module)':<56} "
-                 f"{row['agent_steps_per_s']:>14.1f} {row['agent_steps_per_s'] / peer_steps[k]:>11.3f}")
-    print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
-             f"{full.agent_steps_per_s:>14.1f}")
-    print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
-    ours_dqn = (learner or {}).get("dqn", {}).get("threads_1")
-    if ours_dqn and full_loop.learner_samples_per_s:
-        report["tutorial_learner_samples_per_s"] = round(full_loop.learner_samples_per_s, 1)
-        report["learner_ratio"] = round(
-            ours_dqn["samples_per_s"] / full_loop.learner_samples_per_s, 3)
-        print_fn(f"DQN learner, samples/s on 1 thread: ours {ours_dqn['samples_per_s']:.1f}, "
-                 f"tutorial {full_loop.learner_samples_per_s:.1f} "
-                 f"(ours ÷ tutorial {report['learner_ratio']:.3f}; ours is dueling: two 512-unit "
-                 f"streams, twice the dense weights)")
     return report

@@ -7,9 +7,9 @@ import pytest
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, LEARNER_RESULTS
 
-from custom_models.dqn_learner import MarioDQNLearner
-from mario_rllib.envs import register_mario_envs
-from mario_rllib.replay import TRAINING_INTENSITY
+from custom_models.dqn.dqn import TRAINING_INTENSITY
+from custom_models.dqn.learner import MarioDQNLearner
+from mario_rllib.env import register_mario_envs
 from tune_configs import load_experiment
 from tune_configs.dqn_mario import rllib_training_intensity
 
@@ -43,7 +43,7 @@ def test_the_configured_intensity_is_what_runs_with_remote_env_runners(ray_local
         algorithm.stop()
 
 
-def test_a_restored_trial_goes_on_with_its_schedules_and_redoes_the_burn_in(tmp_path):
+def test_a_restored_trial_goes_on_with_its_schedules_and_redoes_the_burn_in(tmp_path, ray_local):
     register_mario_envs()
     algorithm = load_experiment("dqn").build_config("debug").build_algo()  # burn-in 64 steps
     for _ in range(3):

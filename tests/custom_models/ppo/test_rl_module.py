@@ -6,8 +6,8 @@ import pytest
 import torch
 from ray.rllib.core.columns import Columns
 
-from custom_models.actor_critic_rlm import MarioActorCriticRLM
 from custom_models.encoders import ImpalaCNN, NatureCNN, make_encoder
+from custom_models.ppo.rl_module import MarioActorCriticRLM
 
 
 def stacked_space(size=84, frames=4):

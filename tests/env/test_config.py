@@ -5,9 +5,7 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from mario_rllib import wrappers
-from mario_rllib.actions import controller_bytes
-from mario_rllib.envs import (
+from mario_rllib.env import (
     ALL_STAGES,
     GYMNASIUM_ID,
     INFO_KEYS,
@@ -17,6 +15,7 @@ from mario_rllib.envs import (
     parse_levels,
     register_mario_envs,
 )
+from mario_rllib.env.actions import controller_bytes
 
 
 def rollout(env, seed, actions):
@@ -133,10 +132,10 @@ def random_then_right(seed):
 def test_step_matches_gym_super_mario_bros_frame_by_frame(action_set, plans):
     """`MarioNES` steps the emulator itself (nes-py's step, the info only where it is seen):
     rewards, ends, infos and screens equal those of gym-super-mario-bros' own env."""
-    from mario_rllib._legacy import SuperMarioBrosEnv
+    from mario_rllib.env.nes import reference_env
 
     ours = make_env(obs_mode="raw", frame_skip=1, noop_max=0, action_set=action_set)
-    theirs = SuperMarioBrosEnv(rom_mode="vanilla", target=(1, 1))
+    theirs = reference_env("1-1")
     codes = controller_bytes(action_set)
     x_positions = []
     for episode, plan in enumerate(plans):
@@ -159,37 +158,39 @@ def test_step_matches_gym_super_mario_bros_frame_by_frame(action_set, plans):
     theirs.close()
 
 
-def test_frame_skip_fast_path_matches_stepping_every_frame():
-    """The frame skip's unseen frames take `advance` (no observation, no info); with sticky
-    actions and no-op starts, the episode is the one that stepping every frame gives."""
-    def play(fast: bool):
-        env = make_env(obs_mode="gray84", sticky_action_prob=0.25, noop_max=30)
-        skip = env
-        while not isinstance(skip, wrappers.MaxPoolFrameSkip):
-            skip = skip.env
-        assert skip._fast is not None
-        if not fast:
-            skip._fast = None
-        rng = np.random.default_rng(3)
-        steps = []
-        for episode in range(2):
-            obs, _ = env.reset(seed=3 + episode)
-            steps.append((obs, 0.0, False, {}))
-            for _ in range(150):  # 600 frames
-                # Mostly running right, so that episodes end (on the Goombas) within the steps.
-                action = 1 if rng.random() < 0.7 else int(rng.integers(7))
-                obs, reward, terminated, truncated, info = env.step(action)
-                steps.append((obs, reward, terminated, info))
-                if terminated or truncated:
-                    break
-        env.close()
-        return steps
+def test_frame_skip_is_four_single_frames_with_the_max_of_the_last_two():
+    """With sticky actions and no-op starts, an agent step of 4 frames is what stepping the same
+    env one frame at a time gives (the same seeded draws): rewards summed, the max of the last
+    two screens (the terminal one alone), the last frame's info."""
+    def env(skip):
+        return make_env(obs_mode="raw", frame_skip=skip, sticky_action_prob=0.25, noop_max=30)
 
-    fast, slow = play(True), play(False)
-    assert len(fast) == len(slow) > 10
-    assert sum(terminated for _, _, terminated, _ in fast) >= 1
-    for (o1, r1, t1, i1), (o2, r2, t2, i2) in zip(fast, slow, strict=True):
-        assert np.array_equal(o1, o2) and (r1, t1, i1) == (r2, t2, i2)
+    skipped, single = env(4), env(1)
+    rng = np.random.default_rng(3)
+    ends = 0
+    for episode in range(2):
+        obs, info = skipped.reset(seed=3 + episode)
+        frame, frame_info = single.reset(seed=3 + episode)
+        assert np.array_equal(obs, frame) and info == frame_info
+        for _ in range(150):  # 600 frames, mostly running right: the Goombas end episodes
+            action = 1 if rng.random() < 0.7 else int(rng.integers(7))
+            obs, reward, terminated, _, info = skipped.step(action)
+            total, screens = 0.0, []
+            for _ in range(4):
+                frame, frame_reward, frame_end, _, frame_info = single.step(action)
+                total += frame_reward
+                screens.append(frame)
+                if frame_end:
+                    break
+            expected = np.maximum(*screens[-2:]) if len(screens) == 4 else screens[-1]
+            assert np.array_equal(obs, expected)
+            assert (reward, terminated, info) == (total, frame_end, frame_info)
+            if terminated:
+                ends += 1
+                break
+    assert ends >= 1
+    skipped.close()
+    single.close()
 
 
 def test_info_keys_and_types():
@@ -307,7 +308,7 @@ def test_env_works_inside_a_ray_actor(ray_local):
     class Player:
         def __init__(self, env_config):
             # Envs never cross processes: the actor builds its own from a picklable config.
-            from mario_rllib.envs import make_env
+            from mario_rllib.env import make_env
 
             self.env = make_env(env_config)
 

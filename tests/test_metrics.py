@@ -9,7 +9,7 @@ from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS
 from ray.rllib.utils.metrics.metrics_logger import MetricsLogger
 
-from mario_rllib.callbacks import STATS_CLS_LOOKUP, WINDOW, MarioMetricsCallback
+from mario_rllib.metrics import STATS_CLS_LOOKUP, WINDOW, MarioMetricsCallback
 
 
 def finished_episode(x_positions, flag, world=1, stage=1, score=100, reward=1.0):
@@ -131,10 +131,10 @@ class RecordingCallback(MarioMetricsCallback):
 
 
 @pytest.mark.slow
-def test_a_real_algorithms_results_are_over_its_last_episodes():
+def test_a_real_algorithms_results_are_over_its_last_episodes(ray_local):
     """PPO (debug preset: its env runner in this process) trained for a few iterations: each
     result's metrics equal those of the episodes finished so far, computed here."""
-    from mario_rllib.envs import register_mario_envs
+    from mario_rllib.env import register_mario_envs
     from tune_configs import load_experiment
 
     register_mario_envs()

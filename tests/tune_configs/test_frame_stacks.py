@@ -20,9 +20,9 @@ import numpy as np
 import pytest
 from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
 
-from mario_rllib.envs import register_mario_envs
+from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer
+from mario_rllib.env import register_mario_envs
 from mario_rllib.evaluate import build_policy, make_trained_env
-from mario_rllib.replay import StackedFramePrioritizedEpisodeReplayBuffer
 from tune_configs import load_experiment
 
 NUM_FRAMES = 4

@@ -7,7 +7,7 @@ byte the emulator reads, the way nes-py's `JoypadSpace` does, without its old-gy
 
 from __future__ import annotations
 
-from mario_rllib._legacy import smb_actions
+from mario_rllib.env.nes import ACTION_LISTS
 
 # One bit per button on the NES controller (nes-py's `JoypadSpace._button_map`).
 BUTTON_BITS: dict[str, int] = {
@@ -22,11 +22,7 @@ BUTTON_BITS: dict[str, int] = {
     "NOOP": 0b0000_0000,
 }
 
-ACTION_SETS: dict[str, list[list[str]]] = {
-    "right_only": smb_actions.RIGHT_ONLY,  # 5 actions
-    "simple": smb_actions.SIMPLE_MOVEMENT,  # 7 actions
-    "complex": smb_actions.COMPLEX_MOVEMENT,  # 12 actions
-}
+ACTION_SETS: dict[str, list[list[str]]] = ACTION_LISTS  # right_only (5), simple (7), complex (12)
 
 
 def controller_bytes(action_set: str) -> list[int]:

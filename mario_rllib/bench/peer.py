@@ -1,0 +1,68 @@
+"""`mario-rllib bench peer`: the official PyTorch Mario tutorial's DDQN loop (`tutorial_ddqn.py`)
+against ours: acting, on one core, in turns with RLlib's sampling; acting and learning; and its
+learner against our DQN learner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from mario_rllib.bench.sampling import local_ray, measure_sampling
+
+
+def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | None = None,
+                       print_fn: Callable[[str], None] = print) -> dict[str, Any]:
+    """The PyTorch tutorial's DDQN loop (one process, 1 torch thread) against ours on one core:
+    RLlib sampling with 1 env runner of 1 env (like for like: the tutorial steps one env) and of
+    the `cpu` preset's envs, each taking turns with the tutorial's acting loop; then the tutorial
+    acting and learning, and its learner against our DQN learner on 1 thread."""
+    import torch
+
+    from mario_rllib.bench.tutorial_ddqn import TutorialLoop
+    from tune_configs.common import RESOURCE_PRESETS
+
+    preset_k = RESOURCE_PRESETS["cpu"]["envs_per_runner"]
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with local_ray(1):
+            ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
+                                        baseline=TutorialLoop(seed, learn=False))
+                    for k in sorted({1, preset_k})}
+        full_loop = TutorialLoop(seed, learn=True)
+        full = full_loop.run(seconds)
+        full_loop.close()
+    finally:
+        torch.set_num_threads(previous)
+    peer_steps = {k: row["baseline_agent_steps_per_s"] for k, row in ours.items()}
+    report: dict[str, Any] = {
+        "tutorial_acting_agent_steps_per_s": peer_steps[1],
+        "tutorial_acting_and_learning_agent_steps_per_s": round(full.agent_steps_per_s, 1),
+        "ours_sampling_1x1_agent_steps_per_s": ours[1]["agent_steps_per_s"],
+        # ours ÷ the peer on one core, the same work (env, preprocessing, stacking, inference),
+        # measured in turns
+        "peer_ratio": round(ours[1]["agent_steps_per_s"] / peer_steps[1], 3),
+        f"peer_ratio_1x{preset_k}": round(ours[preset_k]["agent_steps_per_s"]
+                                          / peer_steps[preset_k], 3),
+    }
+    print_fn("")
+    print_fn("peer: the PyTorch Mario tutorial's DDQN loop, one process, 1 torch thread, in turns "
+             "with ours on one core")
+    print_fn(f"{'what':<56} {'agent steps/s':>14} {'÷ tutorial':>11}")
+    for k, row in ours.items():
+        print_fn(f"{'tutorial loop, acting only':<56} {peer_steps[k]:>14.1f} {1:>11.3f}")
+        print_fn(f"{f'ours: RLlib sampling, 1 runner x {k} env(s) (PPO module)':<56} "
+                 f"{row['agent_steps_per_s']:>14.1f} {row['agent_steps_per_s'] / peer_steps[k]:>11.3f}")
+    print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
+             f"{full.agent_steps_per_s:>14.1f}")
+    print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
+    ours_dqn = (learner or {}).get("dqn", {}).get("threads_1")
+    if ours_dqn and full_loop.learner_samples_per_s:
+        report["tutorial_learner_samples_per_s"] = round(full_loop.learner_samples_per_s, 1)
+        report["learner_ratio"] = round(
+            ours_dqn["samples_per_s"] / full_loop.learner_samples_per_s, 3)
+        print_fn(f"DQN learner, samples/s on 1 thread: ours {ours_dqn['samples_per_s']:.1f}, "
+                 f"tutorial {full_loop.learner_samples_per_s:.1f} "
+                 f"(ours ÷ tutorial {report['learner_ratio']:.3f}; ours is dueling: two 512-unit "
+                 f"streams, twice the dense weights)")
+    return report

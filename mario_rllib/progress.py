@@ -1,0 +1,119 @@
+"""What a user sees while a trial trains: one progress line per iteration (a Tune callback), and
+the stopper that reads the same window metrics."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from ray import tune
+
+from mario_rllib.metrics import (
+    FLAG_RATE,
+    RETURN_MEAN,
+    WINDOW,
+    WINDOW_EPISODES,
+    X_POS_MAX_MAX,
+    X_POS_MAX_MEAN,
+)
+from tune_configs.common import STOP_FLAG_RATE
+
+
+class ProgressLine(tune.Callback):
+    """A Tune callback printing one line per training iteration, checkpoint and error."""
+
+    def on_trial_start(self, iteration, trials, trial, **info):
+        print(f"[{trial.trial_id}] started", flush=True)
+
+    def on_trial_result(self, iteration, trials, trial, result, **info):
+        print(format_progress(trial.trial_id, result), flush=True)
+
+    def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
+        print(f"[{trial.trial_id}] checkpoint {checkpoint.path}", flush=True)
+
+    def on_trial_error(self, iteration, trials, trial, **info):
+        print(f"[{trial.trial_id}] ERROR: see {trial.path}/error.txt", flush=True)
+
+
+class MarioStopper(tune.Stopper):
+    """Tune's stop dict (a trial stops when any `key >= value` holds), except that the flag
+    rate stops a trial only once its window holds `WINDOW` (100) episodes: one lucky episode
+    out of one is a flag rate of 1.0.
+
+    Args:
+        stop: {result key (with "/" for nested keys): threshold}, as `stop_criteria` builds it.
+    """
+
+    def __init__(self, stop: Mapping[str, Any]):
+        self.stop = dict(stop)
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        from ray.tune.utils import flatten_dict
+
+        flat = flatten_dict(result, delimiter="/")
+        for key, target in self.stop.items():
+            value = flat.get(key)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            if key == STOP_FLAG_RATE and flat.get(STOP_WINDOW_EPISODES, 0) < WINDOW:
+                continue
+            if value >= target:
+                return True
+        return False
+
+    def stop_all(self) -> bool:
+        return False
+
+
+STOP_WINDOW_EPISODES = f"env_runners/{WINDOW_EPISODES}"
+
+
+def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
+    """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
+    flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
+    many there are so far in brackets; `-` before the first episode ends),
+    for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`,
+    and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
+    steps that raised: their episodes were dropped)."""
+    runners = result.get("env_runners", {})
+    steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
+    seconds = result.get("time_this_iter_s") or math.nan
+    rate = runners.get("num_env_steps_sampled", math.nan) / seconds
+
+    def number(key: str, spec: str) -> str:
+        value = runners.get(key)
+        return "-" if value is None or math.isnan(value) else format(value, spec)
+
+    elapsed = int(result.get("time_total_s", 0))
+    return (
+        f"[{trial_id}] iter {result.get('training_iteration', 0):>4} | "
+        f"{int(steps or 0):>10,} steps | {rate:>6.1f} steps/s | "
+        f"return {number(RETURN_MEAN, '7.2f')} | "
+        f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
+        f"flag {number(FLAG_RATE, '.2f')} ({number(WINDOW_EPISODES, '.0f')} ep) | "
+        f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
+        + _replay_ratio(result)
+        + _faults(result)
+    )
+
+
+def _replay_ratio(result: Mapping[str, Any]) -> str:
+    """Replayed steps per sampled env step as it stands: DreamerV3's training ratio (and its
+    target), DQN's training intensity (once learning started)."""
+    ratio = result.get("actual_training_ratio")
+    if ratio is not None:
+        target = result.get("config", {}).get("training_ratio")
+        return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
+    intensity = result.get("training_intensity")
+    if intensity is None or math.isnan(intensity):  # the burn-in: nothing replayed yet
+        return ""
+    return f" | replayed/env step {intensity:.1f}"
+
+
+def _faults(result: Mapping[str, Any]) -> str:
+    wanted = result.get("config", {}).get("num_env_runners") or 0
+    healthy = result.get("fault_tolerance", {}).get("num_healthy_workers", wanted)
+    errors = result.get("env_runners", {}).get("num_env_step_failures", 0)
+    return ((f" | env runners {healthy}/{wanted} healthy" if healthy < wanted else "")
+            + (f" | env errors {int(errors)}" if errors else ""))

@@ -38,6 +38,12 @@ def _add_bench(subparsers) -> None:
                         help="sampling: envs per env runner to measure (default: "
                         "4,16; --quick: 1,2)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--write-docs", default=None, type=user_path, metavar="DOC.md",
+                        help="write the tables of DOC.md (between its bench markers) from this "
+                        "run, and the report beside it as DOC.json")
+    parser.add_argument("--from-json", default=None, type=user_path, metavar="REPORT.json",
+                        help="with --write-docs: take the report from this file, measure "
+                        "nothing")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run, not a measurement: 1-2 s per target, small learner "
                         "batches, 500 replay steps")
@@ -66,13 +72,28 @@ def _positive_ints(flag: str, text: str | None) -> list[int]:
 
 def _run_bench(args: argparse.Namespace) -> int:
     import json
+    import time
 
     from mario_rllib import bench
+    from mario_rllib.bench import docs
 
-    report = bench.run(args.what, seconds=args.seconds, processes=args.processes,
-                       replay_steps=args.replay_steps, seed=args.seed, quick=args.quick,
-                       envs_per_runner=_positive_ints("--envs-per-runner", args.envs_per_runner))
-    print(json.dumps(report))
+    if args.from_json:
+        if not args.write_docs:
+            raise ValueError("bad --from-json: it needs --write-docs DOC (what to write)")
+        report = json.loads(Path(args.from_json).read_text())
+    else:
+        from mario_rllib.results import hardware
+
+        report = bench.run(args.what, seconds=args.seconds, processes=args.processes,
+                           replay_steps=args.replay_steps, seed=args.seed, quick=args.quick,
+                           envs_per_runner=_positive_ints("--envs-per-runner",
+                                                          args.envs_per_runner))
+        report["meta"] = {"date": time.strftime("%Y-%m-%d"), "hardware": hardware(),
+                          "quick": args.quick}
+        print(json.dumps(report))
+    if args.write_docs:
+        docs.write(report, Path(args.write_docs))
+        print(f"wrote {args.write_docs} and {Path(args.write_docs).with_suffix('.json')}")
     return 0
 
 

@@ -240,8 +240,9 @@ def init_ray(address: str | None) -> None:
         return
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address is None and not os.environ.get("RAY_ADDRESS"):
-        # The dashboard and job API run code for whoever reaches them: loopback only.
-        ray.init(dashboard_host="127.0.0.1")
+        # A Ray of our own ("local": never one that `ray start` left running on this machine),
+        # its dashboard and job API on loopback only: they run code for whoever reaches them.
+        ray.init(address="local", dashboard_host="127.0.0.1")
         return
     target = address or os.environ["RAY_ADDRESS"]
     if target.startswith(("http://", "https://")):

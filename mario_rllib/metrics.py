@@ -46,8 +46,9 @@ EPSILON = "epsilon"
 class LastEpisodesStats(StatsBase):
     """One value per finished episode; reduces over the trial's last `window` episodes.
 
-    On an env runner (a leaf), `reduce()` hands over the values pushed since the last call and
-    forgets them. At the algorithm (the root), `merge()` appends them to a window of the last
+    On an env runner (a leaf, or any logger but the root), `reduce()` hands over the values
+    pushed or merged since the last call and forgets them. At the algorithm (the root),
+    `merge()` appends them to a window of the last
     `window` values, which `reduce()` and `peek()` summarise without clearing it, so the window
     spans iterations; it is part of the algorithm's checkpointed metrics state.
     """
@@ -76,12 +77,15 @@ class LastEpisodesStats(StatsBase):
         self.latest_merged = new
 
     def peek(self, compile: bool = True, latest_merged_only: bool = False):
+        if latest_merged_only and self.is_leaf:
+            raise ValueError("latest_merged_only can only be used on aggregation stats objects "
+                             "(is_leaf=False)")
         values = (self.latest_merged or []) if latest_merged_only else self.values
         return self._summary(values) if compile else list(values)
 
     def reduce(self, compile: bool = True):
         values = list(self.values)
-        if self.is_leaf and not self.is_root:  # an env runner hands over its new episodes
+        if not self.is_root:  # an env runner (or an aggregator) hands over its new episodes
             self.values.clear()
         if compile:
             return self._summary(values)

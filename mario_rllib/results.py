@@ -47,11 +47,17 @@ def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
     for request in requests:  # every experiment's config is checked before the first trains
         build_param_space(request)
     status = 0
-    for request in requests:
-        status |= train(request)
-        record(Path(storage_path) / request.name, out, episodes, print_fn)
-    write_report(out)
-    print_fn(f"wrote {out.with_suffix('.md')}")
+    try:
+        for request in requests:
+            status |= train(request)
+            try:
+                record(Path(storage_path) / request.name, out, episodes, print_fn)
+            except ValueError as error:  # e.g. every trial errored before its first checkpoint
+                print_fn(f"not recorded: {error}")
+                status = 1
+    finally:  # what was recorded is tabled, whatever happened to the rest of the grid
+        write_report(out)
+        print_fn(f"wrote {out.with_suffix('.md')}")
     return status
 
 

@@ -41,7 +41,7 @@ TRAIN = ["train", "--preset", "debug", "--stop-iters", "1"]
 
 CASES = [
     # --set, by the setting's type
-    (TRAIN + ["--set", "lr=-1"], r"bad setting lr=-1.0: expected a number > 0$"),
+    (TRAIN + ["--set", "lr=-1"], r"bad setting lr=-1: expected a number > 0$"),
     (TRAIN + ["--set", "lr=fast"], r"bad --set lr=fast: expected a number$"),
     (TRAIN + ["--set", "minibatch_size=4096"],
      r"bad setting minibatch_size=4096: expected at most train_batch_size \(128\)$"),
@@ -68,7 +68,7 @@ CASES = [
     (TRAIN + ["--search", "num_env_runners=1,2"], r"cannot search over 'num_env_runners': "),
     (TRAIN + ["--algo", "dqn", "--search", "epsilon=0.1,0.2"], r"cannot search over 'epsilon'"),
     (TRAIN + ["--search", "lr=1e-4,-1"],
-     r"bad setting lr=-1.0: expected a number > 0 \(search point \{.lr.: -1.0\}\)$"),
+     r"bad setting lr=-1: expected a number > 0 \(search point \{.lr.: -1\}\)$"),
     (TRAIN + ["--search", "encoder=nature,resnet"], r"bad setting encoder='resnet'"),
     (TRAIN + ["--search", "lr=1e-4", "--set", "lr=3e-4"], r"lr is set twice$"),
     # resources and addresses

@@ -30,15 +30,29 @@ def test_play_prints_a_row_per_episode_and_a_summary(cli):
 
 
 @pytest.mark.slow
-def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli):
-    result = cli("bench", "--quick", "--processes", "2")
+def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli, tmp_path):
+    import shutil
+    from pathlib import Path
+
+    page = tmp_path / "performance.md"
+    shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "performance.md", page)
+    result = cli("bench", "--quick", "--processes", "2", "--write-docs", str(page))
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
+    assert lines[-1] == f"wrote {page} and {page.with_suffix('.json')}"
+    lines = lines[:-1]
     assert any(line.startswith("ours, gray84") for line in lines)
     assert any(line.startswith("dqn (ours, as configured)") for line in lines)
     assert any(line.startswith("dreamerv3 (ours, as configured)") for line in lines)
     assert any(line.startswith("peer_ratio (ours 1x1 ÷ tutorial, acting)") for line in lines)
     report = json.loads(lines[-1])
+    # The page's tables are written from this very report, kept beside it.
+    assert json.loads(page.with_suffix(".json").read_text()) == {
+        **report, "meta": {**report["meta"], "json": "performance.json"}}
+    text = page.read_text()
+    assert text.startswith("# Performance") and "## Goals, and where the time goes" in text
+    assert f"**{report['sampling_ratio_to_raw']:.3f}**" in text
+    assert f"| ours, gray84 | {report['env']['modes']['gray84']['agent_steps_per_s']:,.1f} |" in text
     # The headline figures, each a positive finite ratio or rate.
     for key in ("raw_frames_per_s", "sampling_ratio_to_raw", "scaling_efficiency", "peer_ratio"):
         assert 0 < report[key] < 1e6 and math.isfinite(report[key]), key
@@ -82,6 +96,11 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli):
         peer["ours_sampling_1x1_agent_steps_per_s"] / peer["tutorial_acting_agent_steps_per_s"],
         abs=2e-3)
     assert peer["learner_ratio"] > 0 and peer["tutorial_learner_samples_per_s"] > 0
+    end_to_end = peer["dqn_end_to_end"]
+    assert end_to_end["agent_steps_per_s"] > 0 and 0 < end_to_end["update_share"] < 1
+    assert peer["end_to_end_ratio"] == pytest.approx(
+        end_to_end["agent_steps_per_s"] / peer["tutorial_acting_and_learning_agent_steps_per_s"],
+        rel=0.02)
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
     assert set(env["modes"]) == {"gray84", "rgb64", "raw"}

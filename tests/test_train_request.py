@@ -121,3 +121,15 @@ def test_trials_that_run_at_once_share_the_cpus_for_their_learners(preset, trial
     at_once = max(1, min(trials, int(cpus // per_trial)))
     assert threads == max(1, cpus // at_once)
     assert threads * at_once <= max(cpus, at_once)
+
+
+@pytest.mark.parametrize("algo, name, text, value", [
+    ("ppo", "gpus_per_learner", "0.5", 0.5),  # examples are 0 and 1; the rule allows fractions
+    ("ppo", "gpus_per_learner", "1", 1),
+    ("dqn", "epsilon", "0.1", 0.1),  # a constant epsilon, not only a schedule
+    ("dreamerv3", "training_ratio", "128.5", 128.5),
+])
+def test_a_settings_declared_type_wins_over_its_examples(algo, name, text, value):
+    experiment = load_experiment(algo)
+    types = experiment_setting_types(experiment.DEFAULTS, experiment.PRESETS)
+    assert parse_value(name, text, types) == value

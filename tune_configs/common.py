@@ -23,7 +23,7 @@ from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LI
 from mario_rllib.env import RAY_ENV_NAME, MarioEnvConfig
 from mario_rllib.metrics import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
 from tune_configs import PRESET_NAMES
-from tune_configs.settings import NULLABLE, check_settings, setting_types
+from tune_configs.settings import NULLABLE, RULES, check_settings, setting_types
 
 SAMPLE_TIMEOUT_S = 600.0
 STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
@@ -148,6 +148,8 @@ def experiment_setting_types(defaults: Mapping[str, Any],
     """The types each setting of an experiment takes (see `tune_configs.settings`)."""
     types = setting_types(BASE_RESOURCES, BASE_ENV, RESOURCE_PRESETS.values(), defaults,
                           presets.values())
+    for name in RULES.keys() & types.keys():
+        types[name] = set(RULES[name][2])
     for name in NULLABLE & set(types):
         types[name].add(type(None))
     return types

@@ -13,9 +13,8 @@ How to run
     mario-rllib train --algo dqn --preset debug --stop-iters 2   # seconds, for tests
 
 Results to expect
-    DQN samples much less per second than PPO here: it learns every few agent steps on the same
-    cores. The PyTorch tutorial reports Mario finishing 1-1 after about 40k episodes; on a 2-core
-    laptop, expect only early progress (x_pos) within a day.
+    cpu preset, 100k agent steps (~1 h on 2 cores): no flag; greedy x_pos 1,244 against random
+    672 on 30 distinct episodes (docs/training.md#learning-check; docs/results.md).
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """What a setting may be: `--set NAME=VALUE` parsed by the setting's type, and each value checked
 before anything starts (one line naming the setting and what is allowed).
 
-A setting's type is read off the values the experiment itself gives it (its defaults, the
-resource presets and its own presets): `double_q` is a bool, so `--set double_q=False` is False
-(not the truthy string 'False'); `max_episode_steps` is None in the defaults and an int in the
-debug preset, so `--set max_episode_steps=none` lifts the preset's limit.
+A setting's type is declared with its rule (`RULES`: `gpus_per_learner` is a number, so 0.5 is
+allowed; `epsilon` a number or a schedule), else read off the values the experiment itself gives
+it (its defaults and presets): `double_q` is a bool, so `--set double_q=False` is False (not the
+truthy string 'False'); `max_episode_steps` may be None, so `--set max_episode_steps=none` lifts
+a preset's limit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ def setting_types(*sources: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> 
 def _describe(types: set) -> str:
     words = {bool: "true or false", int: "an integer", float: "a number", list: "a JSON list",
              str: "a text", type(None): "none"}
+    if float in types:  # a number covers the integers
+        types = types - {int}
     return " or ".join(dict.fromkeys(word for kind, word in words.items() if kind in types))
 
 
@@ -47,35 +50,35 @@ def parse_value(name: str, text: str, types: Mapping[str, set], flag: str = "--s
     lower = word.lower()
     if lower in ("none", "null") and type(None) in kinds:
         return None
-    if bool in kinds:
-        if lower in ("true", "false"):
-            return lower == "true"
-    elif int in kinds or float in kinds:
+    if bool in kinds and lower in ("true", "false"):
+        return lower == "true"
+    if int in kinds or float in kinds:
         try:
             number = float(word.replace("_", ""))
         except ValueError:
             number = math.nan
-        if math.isfinite(number):
-            written_as_int = word.lstrip("+-").replace("_", "").isdigit()
-            if float not in kinds or (int in kinds and written_as_int):
-                if number.is_integer():
-                    return int(number)
-            else:
-                return number
-    elif list in kinds:
+        written_as_int = word.lstrip("+-").replace("_", "").isdigit()
+        if math.isfinite(number) and (float in kinds or number.is_integer()):
+            return int(number) if int in kinds and (written_as_int or float not in kinds) \
+                else number
+    if list in kinds:
         try:
             value = json.loads(word)
         except json.JSONDecodeError:
             value = None
         if isinstance(value, list):
             return value
-    elif str in kinds:
+    if str in kinds:
         return word
     raise ValueError(f"bad {given}: expected {_describe(kinds)}")
 
 
+Rule = tuple[Callable[[Any], bool], str, set]
+"""(does a value pass, what is allowed in words, the types `--set` parses it as)."""
+
+
 def _number(low: float | None = None, high: float | None = None, *, integer: bool = False,
-            low_open: bool = False) -> tuple[Callable[[Any], bool], str]:
+            low_open: bool = False) -> Rule:
     def ok(value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
@@ -94,11 +97,12 @@ def _number(low: float | None = None, high: float | None = None, *, integer: boo
         allowed = f"{kind} {'>' if low_open else '>='} {low:g}"
     else:
         allowed = kind
-    return ok, allowed
+    return ok, allowed, {int} if integer else {int, float}
 
 
-def _one_of(*choices: Any) -> tuple[Callable[[Any], bool], str]:
-    return (lambda value: value in choices), f"one of {', '.join(map(str, choices))}"
+def _one_of(*choices: Any) -> Rule:
+    return ((lambda value: value in choices), f"one of {', '.join(map(str, choices))}",
+            {type(choice) for choice in choices})
 
 
 def _epsilon_schedule(value: Any) -> bool:
@@ -111,12 +115,12 @@ def _epsilon_schedule(value: Any) -> bool:
         and _number(0, 1)[0](point[1]) for point in value)
 
 
-_BOOL = ((lambda value: isinstance(value, bool)), "true or false")
+_BOOL = ((lambda value: isinstance(value, bool)), "true or false", {bool})
 _POSITIVE = _number(0, low_open=True)
 _COUNT = _number(1, integer=True)
 _SIZES = ("nano", "micro", "mini", "XXS", "XS", "S", "M", "L", "XL")  # RLlib's DreamerV3 sizes
 
-RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
+RULES: dict[str, Rule] = {
     # resources
     "num_env_runners": _number(0, integer=True), "envs_per_runner": _COUNT,
     "num_cpus_per_env_runner": _POSITIVE, "num_learners": _number(0, integer=True),
@@ -134,7 +138,7 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "target_update_freq": _COUNT, "buffer_capacity": _COUNT, "compress_frames": _BOOL,
     "per_alpha": _number(0), "per_beta": _number(0, 1), "beta_anneal_steps": _COUNT,
     "epsilon": (_epsilon_schedule, "a number in [0, 1] or a schedule [[agent_step, epsilon], "
-                "...]"),
+                "...]", {int, float, list}),
     "evaluation_epsilon": _number(0, 1), "double_q": _BOOL,
     "td_error_loss_fn": _one_of("huber", "mse"), "steps_per_iteration": _COUNT,
     # DreamerV3
@@ -142,7 +146,9 @@ RULES: dict[str, tuple[Callable[[Any], bool], str]] = {
     "batch_length_T": _COUNT, "horizon_H": _COUNT, "gae_lambda": _number(0, 1),
     "entropy_scale": _number(0),
 }
-"""What each setting allows. Env settings are checked by `MarioEnvConfig`."""
+"""What each setting allows, and the types `--set` parses it as. Env settings are checked by
+`MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives
+them."""
 
 NULLABLE = {"grad_clip", "beta_anneal_steps", "max_episode_steps"}
 """Settings for which None means 'none' (no clipping, no annealing, no time limit)."""
@@ -158,7 +164,7 @@ def check_settings(settings: Mapping[str, Any]) -> None:
     for name, value in settings.items():
         if is_searched(value) or name not in RULES or (value is None and name in NULLABLE):
             continue
-        ok, allowed = RULES[name]
+        ok, allowed, _ = RULES[name]
         if not ok(value):
             raise ValueError(f"bad setting {name}={value!r}: expected {allowed}")
     batch, minibatch = settings.get("train_batch_size"), settings.get("minibatch_size")

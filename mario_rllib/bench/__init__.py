@@ -55,7 +55,8 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
     if what in (None, "learner"):
         report["learner"] = run_learner_benchmark(quick, seed)
     if what in (None, "peer"):
-        report["peer"] = run_peer_benchmark(max(seconds, 2.0), seed, report.get("learner"))
+        report["peer"] = run_peer_benchmark(max(seconds, 2.0), seed, report.get("learner"),
+                                            quick=quick)
         report["peer_ratio"] = report["peer"]["peer_ratio"]
     if what in (None, "replay"):
         report.update(run_replay_benchmark(replay_steps, seed, print_json=False))

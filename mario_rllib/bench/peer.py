@@ -1,6 +1,8 @@
 """`mario-rllib bench peer`: the official PyTorch Mario tutorial's DDQN loop (`tutorial_ddqn.py`)
-against ours: acting, on one core, in turns with RLlib's sampling; acting and learning; and its
-learner against our DQN learner."""
+against ours: acting, on one core, in turns with RLlib's sampling; acting and learning; its
+learner against our DQN learner; and end to end, its full loop (acting, `learn()` every 3 steps)
+against our DQN as the `cpu` preset trains it (sampling and learning at the configured training
+intensity, on this machine's cores). The goal is 2x the tutorial's agent steps/s end to end."""
 
 from __future__ import annotations
 
@@ -8,10 +10,49 @@ from collections.abc import Callable
 from typing import Any
 
 from mario_rllib.bench.sampling import local_ray, measure_sampling
+from tune_configs.common import available_cpus
+
+
+def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -> dict[str, Any]:
+    """Our DQN as the `cpu` preset trains it, once learning has started: agent steps per second
+    of training, and where the time goes (the learner's updates, timed around
+    `learner_group.update`, against everything else: sampling, replay, weight syncs)."""
+    import time
+
+    from mario_rllib.bench.sampling import Clocked
+    from mario_rllib.env import register_mario_envs
+    from tune_configs import load_experiment
+
+    register_mario_envs()
+    burn_in = 100 if quick else 1_000
+    quick_runners = {"envs_per_runner": 2} if quick else {}
+    config = load_experiment("dqn").build_config(
+        "cpu", seed=seed, learning_starts=burn_in, buffer_capacity=20_000,
+        steps_per_iteration=200, **quick_runners)
+    algorithm = config.build_algo()
+    clock = {"update": 0.0}
+    algorithm.learner_group.update = Clocked(algorithm.learner_group.update, clock, "update")
+    def steps() -> int:
+        return algorithm.metrics.peek(("env_runners", "num_env_steps_sampled_lifetime"),
+                                      default=0)
+
+    try:
+        while steps() < burn_in + 200:  # the burn-in, and a first iteration of learning
+            algorithm.train()
+        clock["update"], start_steps, start = 0.0, steps(), time.perf_counter()
+        while (elapsed := time.perf_counter() - start) < seconds:
+            result = algorithm.train()
+        sampled = steps() - start_steps
+    finally:
+        algorithm.stop()
+    return {"agent_steps_per_s": round(sampled / elapsed, 1), "seconds": round(elapsed, 1),
+            "update_share": round(clock["update"] / elapsed, 3),
+            "training_intensity": round(result.get("training_intensity", float("nan")), 2)}
 
 
 def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | None = None,
-                       print_fn: Callable[[str], None] = print) -> dict[str, Any]:
+                       print_fn: Callable[[str], None] = print,
+                       quick: bool = False) -> dict[str, Any]:
     """The PyTorch tutorial's DDQN loop (one process, 1 torch thread) against ours on one core:
     RLlib sampling with 1 env runner of 1 env (like for like: the tutorial steps one env) and of
     the `cpu` preset's envs, each taking turns with the tutorial's acting loop; then the tutorial
@@ -56,6 +97,15 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
              f"{full.agent_steps_per_s:>14.1f}")
     print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
+    with local_ray(available_cpus()):
+        dqn = measure_dqn_end_to_end(seconds * 3, seed, quick)
+    report["dqn_end_to_end"] = dqn
+    report["end_to_end_ratio"] = round(dqn["agent_steps_per_s"] / full.agent_steps_per_s, 3)
+    label = f"ours: DQN, cpu preset, sampling + learning ({dqn['training_intensity']:g}/step)"
+    print_fn(f"{label:<56} {dqn['agent_steps_per_s']:>14.1f} {report['end_to_end_ratio']:>11.3f}")
+    print_fn(f"end_to_end_ratio (our DQN ÷ the tutorial's full loop): "
+             f"{report['end_to_end_ratio']:.3f} (goal 2); our learner's updates take "
+             f"{dqn['update_share']:.0%} of the wall time")
     ours_dqn = (learner or {}).get("dqn", {}).get("threads_1")
     if ours_dqn and full_loop.learner_samples_per_s:
         report["tutorial_learner_samples_per_s"] = round(full_loop.learner_samples_per_s, 1)

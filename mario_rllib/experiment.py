@@ -27,7 +27,7 @@ from ray import tune
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
-from mario_rllib.progress import MarioStopper, ProgressLine
+from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 from tune_configs import load_experiment
 from tune_configs.common import (
     ENV_KEYS,
@@ -329,7 +329,7 @@ def train(request: TrainRequest) -> int:
                 checkpoint_at_end=True,
                 num_to_keep=request.keep_checkpoints,
             ),
-            callbacks=[ProgressLine()],
+            callbacks=[ProgressLine(), ProgressCSV()],
             verbose=0,  # our ProgressLine replaces Tune's tables
         ),
     )

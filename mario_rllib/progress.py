@@ -1,13 +1,19 @@
-"""What a user sees while a trial trains: one progress line per iteration (a Tune callback), and
-the stopper that reads the same window metrics."""
+"""What a user sees while a trial trains: one progress line per iteration (a Tune callback), a
+progress.csv whose columns stay right, and the stopper that reads the same window metrics."""
 
 from __future__ import annotations
 
+import csv
 import math
+import os
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from ray import tune
+from ray.tune.logger import CSVLoggerCallback
+from ray.tune.result import EXPR_PROGRESS_FILE
+from ray.tune.utils import flatten_dict
 
 from mario_rllib.metrics import (
     FLAG_RATE,
@@ -34,6 +40,60 @@ class ProgressLine(tune.Callback):
 
     def on_trial_error(self, iteration, trials, trial, **info):
         print(f"[{trial.trial_id}] ERROR: see {trial.path}/error.txt", flush=True)
+
+
+class ProgressCSV(CSVLoggerCallback):
+    """Tune's progress.csv, with every metric under its own column.
+
+    Tune's `CSVLoggerCallback` fixes the columns at a trial's first result: a metric that appears
+    later (the episode metrics once the first episode ends, a learner's once learning starts) is
+    left out, and after a resume it appends rows in the new result's key order under the old
+    header, so columns slide under the wrong names (a world-model accuracy of 2.0). Here a result
+    with a new key rewrites the file once with the wider header; older rows leave it empty.
+    Passed to the RunConfig, it replaces Tune's own (Tune adds one only when none is given).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self._columns: dict[Any, list[str]] = {}
+
+    def _setup_trial(self, trial):
+        super()._setup_trial(trial)  # opens the file to append (after fetching it from storage)
+        path = Path(trial.local_path, EXPR_PROGRESS_FILE)
+        header: list[str] = []
+        if self._trial_continue[trial]:
+            with path.open(newline="") as f:
+                header = next(csv.reader(f), [])
+        self._columns[trial] = header
+
+    def log_trial_result(self, iteration: int, trial, result: dict):
+        if trial not in self._trial_files:
+            self._setup_trial(trial)
+        row = flatten_dict({k: v for k, v in result.items() if k != "config"}, delimiter="/")
+        columns = self._columns[trial]
+        if not columns or any(key not in columns for key in row):
+            self._columns[trial] = columns = columns + [k for k in row if k not in columns]
+            self._rewrite(trial, columns)
+        self._trial_csv[trial] = csv.DictWriter(self._trial_files[trial], columns)
+        self._trial_csv[trial].writerow(row)
+        self._trial_files[trial].flush()
+
+    def _rewrite(self, trial, columns: list[str]) -> None:
+        """The file again under `columns`, its rows kept (atomically: a crash leaves either)."""
+        self._trial_files[trial].close()
+        path = Path(trial.local_path, EXPR_PROGRESS_FILE)
+        rows = []
+        if path.exists() and path.stat().st_size > 0:
+            with path.open(newline="") as f:
+                rows = [{k: v for k, v in row.items() if k is not None}
+                        for row in csv.DictReader(f)]
+        staged = path.with_name(path.name + ".tmp")
+        with staged.open("w", newline="") as f:
+            writer = csv.DictWriter(f, columns, extrasaction="ignore")
+            writer.writeheader()
+            writer.writerows(rows)
+        os.replace(staged, path)
+        self._trial_files[trial] = path.open("a", newline="")
 
 
 class MarioStopper(tune.Stopper):

@@ -28,7 +28,11 @@ def test_train_prints_progress_and_writes_tune_outputs(interrupted_and_resumed):
     assert re.search(r"\] iter    1 \| +[\d,]+ steps \| +[\d.]+ steps/s \| return +[-\d.]+ \| "
                      # `-` until the first episode ends
                      r"x_pos +(\d+|-) \(max ([\d,]+|-)\) \| flag ([\d.]+|-) \((\d+|-) ep\) \| 0:\d\d:\d\d"
-                     r"( \| replayed/env step [\d,]+ \(target [\d,]+\))?$", lines[0]), lines[0]
+                     # DreamerV3: its training ratio and target; DQN: its intensity
+                     r"( \| replayed/env step [\d,]+ \(target [\d,]+\)| \| replayed/env step [\d.]+)?$",
+                     lines[0]), lines[0]
+    if run["algo"] == "dqn":  # once learning starts, its intensity
+        assert any(re.search(r"\| replayed/env step [\d.]+$", line) for line in lines), lines
     assert f"experiment exp: {run['algo']} on 1-1, preset debug" in run["first_out"]
     (trial,) = run["experiment"].glob("trial_*")
     assert list(trial.glob("events.out.tfevents.*")), "no TensorBoard output"

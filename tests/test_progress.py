@@ -1,8 +1,9 @@
-"""The progress line and the stopper, on results as Tune hands them over."""
+"""The progress line, progress.csv and the stopper, on results as Tune hands them over."""
 
+import csv
 from types import SimpleNamespace
 
-from mario_rllib.progress import MarioStopper, ProgressLine
+from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 
 
 def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
@@ -35,3 +36,47 @@ def test_the_flag_rate_stops_a_trial_only_over_a_full_window():
     assert not stopper("t", result(0.5, 100))
     assert stopper("t", result(0.0, 0, iteration=50))
     assert not stopper("t", {"training_iteration": 2})  # no episode yet: no flag rate
+
+
+class _Trial:
+    """What Tune's CSV logger reads of a trial: its directory, and no checkpoint in remote
+    storage to fetch the file from."""
+
+    checkpoint = None
+
+    def __init__(self, path):
+        self.local_path = str(path)
+
+    def init_local_path(self):
+        pass
+
+
+def test_progress_csv_keeps_every_metric_under_its_name_across_a_resume(tmp_path):
+    trial = _Trial(tmp_path)
+    first = ProgressCSV()
+    first.log_trial_result(1, trial, {"training_iteration": 1, "config": {"lr": 1},
+                                      "learners": {"loss": 0.5}})
+    # Metrics that appear later (the first finished episode) get their own column.
+    first.log_trial_result(2, trial, {"training_iteration": 2, "learners": {"loss": 0.4},
+                                      "env_runners": {"flag_rate": 0.0}})
+    first.log_trial_end(trial)
+    # A resume: a new logger, results with their keys in another order and one more key.
+    resumed = ProgressCSV()
+    resumed.log_trial_result(3, trial, {"env_runners": {"x_pos_max_mean": 700.0, "flag_rate": 0.25},
+                                        "training_iteration": 3, "learners": {"loss": 0.3}})
+    resumed.log_trial_result(4, trial, {"training_iteration": 4, "learners": {"loss": 0.2},
+                                        "env_runners": {"flag_rate": 0.5, "x_pos_max_mean": 800.0}})
+    resumed.log_trial_end(trial)
+    with (tmp_path / "progress.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert rows == [
+        {"training_iteration": "1", "learners/loss": "0.5", "env_runners/flag_rate": "",
+         "env_runners/x_pos_max_mean": ""},
+        {"training_iteration": "2", "learners/loss": "0.4", "env_runners/flag_rate": "0.0",
+         "env_runners/x_pos_max_mean": ""},
+        {"training_iteration": "3", "learners/loss": "0.3", "env_runners/flag_rate": "0.25",
+         "env_runners/x_pos_max_mean": "700.0"},
+        {"training_iteration": "4", "learners/loss": "0.2", "env_runners/flag_rate": "0.5",
+         "env_runners/x_pos_max_mean": "800.0"},
+    ]
+    assert not list(tmp_path.glob("*.tmp"))

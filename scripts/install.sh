@@ -5,17 +5,26 @@
 # requirement to a multi-GB CUDA build on a machine without a GPU:
 #   TORCH_SPEC    what to install for torch (default: torch==2.13.0, a CPU wheel)
 #   TORCH_INDEX   an extra package index for torch, e.g. PyTorch's CUDA wheel index for your driver
-# Needs Python 3.11 with venv and a C++ compiler (nes-py builds from source).
+#   PYTHON        the interpreter (default: the first of python3.11, python3.12, python3.13, python3)
+# Needs Python 3.11, 3.12 or 3.13 with venv, and a C++ compiler (nes-py builds from source).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3.11}
-command -v "$PYTHON" >/dev/null || PYTHON=python3
+if [ -z "${PYTHON:-}" ]; then
+  for PYTHON in python3.11 python3.12 python3.13 python3; do
+    "$PYTHON" -V >/dev/null 2>&1 && break
+  done
+fi
 VENV=${VENV:-.venv}
 TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
 
-"$PYTHON" -c 'import sys; assert sys.version_info[:2] == (3, 11), f"mario-rllib needs Python 3.11, found {sys.version.split()[0]}"'
+"$PYTHON" -c 'import sys; v = sys.version.split()[0]; sys.exit(0 if (3, 11) <= sys.version_info[:2] <= (3, 13) else f"mario-rllib needs Python 3.11, 3.12 or 3.13, found {v} ({sys.executable}); set PYTHON=/path/to/python3.12")'
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
+if [ -z "${TORCH_INDEX:-}" ] && ! command -v nvidia-smi >/dev/null; then
+  echo "no NVIDIA GPU found: if pip starts downloading GBs of CUDA libraries for torch, stop it and" \
+       "take torch's CPU build for your Python instead:" \
+       "TORCH_INDEX=https://download.pytorch.org/whl/cpu bash scripts/install.sh"
+fi
 if [ -n "${TORCH_INDEX:-}" ]; then
   "$VENV/bin/python" -m pip install --quiet "$TORCH_SPEC" --extra-index-url "$TORCH_INDEX"
 else

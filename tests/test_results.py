@@ -1,6 +1,6 @@
 """`mario-rllib results` on the debug preset, as a user runs it: a grid of one algorithm x one
 stage x two seeds, evaluated, recorded and tabled; then `--record` of an experiment trained by
-hand adds a row and changes nothing else."""
+hand (the session's PPO run) adds a row and changes nothing else."""
 
 import json
 import re
@@ -10,7 +10,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 
-def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli):
+def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupted_runs):
     result = cli("results", "--algo", "ppo", "--levels", "1-1", "--seeds", "2", "--preset",
                  "debug", "--stop-iters", "1", "--episodes", "2", "--out", "docs/results",
                  cwd=tmp_path)
@@ -34,13 +34,13 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli):
     assert (tmp_path / "docs" / "results" / "best.gif").stat().st_size > 0
     assert re.search(r"Best agent so far: PPO on 1-1, seed [01] of results__ppo__1-1__", table)
 
-    # An experiment trained by hand, interrupted by its stop before a longer budget: recorded.
-    assert cli("train", "--preset", "debug", "--stop-iters", "1", "--name", "by-hand",
-               cwd=tmp_path).returncode == 0
-    again = cli("results", "--record", "ray_results/by-hand", "--episodes", "2", "--out",
-                "docs/results", cwd=tmp_path)
+    # An experiment trained by hand (the session's PPO run, `train --name exp`, interrupted and
+    # resumed), named relative to where the user stands: recorded as one more row.
+    by_hand = interrupted_runs("ppo")
+    again = cli("results", "--record", "exp", "--episodes", "2", "--out",
+                str(tmp_path / "docs" / "results"), cwd=by_hand["storage"])
     assert again.returncode == 0, again.stderr[-3000:]
     rows = [line for line in (tmp_path / "docs" / "results.md").read_text().splitlines()
             if line.startswith("| PPO | 1-1 |")]
-    assert len(rows) == 2 and any("by-hand" in row for row in rows)
+    assert len(rows) == 2 and any("exp" in row for row in rows)
     assert json.loads(record_file.read_text()) == record

@@ -163,7 +163,7 @@ def test_submit_runs_a_debug_training_job_on_both_nodes(loopback_cluster, tmp_pa
 
 
 def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster, tmp_path):
-    ITERS = 10  # noqa: N806  (long enough to kill a runner mid-job on a busy machine)
+    ITERS = 15  # noqa: N806  (long enough to kill a runner mid-job on a busy machine)
     storage = tmp_path / "results"
     before = {actor["actor_id"] for actor in env_runners(loopback_cluster, None)}
     job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "2",
@@ -172,14 +172,17 @@ def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster,
     try:
         deadline = time.time() + 300
         victim = None
-        while victim is None:  # an env runner of this job, alive after its first iteration
+        while victim is None:  # an env runner of this job (looked up while the job starts: a
+            # lookup takes seconds on a busy machine, and the job only a few per iteration)
             assert job.poll() is None, job.communicate()
-            assert time.time() < deadline, "no env runner alive after an iteration in 300 s"
-            if results(storage / "kill"):
-                victim = next((actor for actor in env_runners(loopback_cluster, None)
-                               if actor["actor_id"] not in before and actor["state"] == "ALIVE"),
-                              None)
+            assert time.time() < deadline, "no env runner of the job alive in 300 s"
+            victim = next((actor for actor in env_runners(loopback_cluster, None)
+                           if actor["actor_id"] not in before and actor["state"] == "ALIVE"), None)
             time.sleep(0.5)
+        while not results(storage / "kill"):  # killed after the first iteration
+            assert job.poll() is None, job.communicate()
+            assert time.time() < deadline, "no iteration in 300 s"
+            time.sleep(0.1)
         assert len(results(storage / "kill")) < ITERS, "the job ended before the kill"
         os.kill(int(victim["pid"]), signal.SIGKILL)  # a local process: both nodes are this machine
         stdout, stderr = job.communicate(timeout=600)

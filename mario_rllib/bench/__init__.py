@@ -23,8 +23,9 @@ SAMPLING_ENVS_PER_RUNNER = (4, 16)
 def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None = None,
         replay_steps: int = 5_000, envs_per_runner: list[int] | None = None, seed: int = 0,
         quick: bool = False) -> dict[str, Any]:
-    """Run `what` (one of TARGETS; None: all) and return the report; `quick` is a smoke run (1 s
-    per target, small learner batches, 500 replay steps, 1 and 2 envs per runner)."""
+    """Run `what` (one of TARGETS; None: all) and return the report; `quick` is a smoke run of
+    every part (1 s per target, small learner batches, 500 replay steps, 1 env per runner, the
+    peer's 1 x 1 only and a short end-to-end DQN)."""
     from mario_rllib.bench.env import run_env_benchmark
     from mario_rllib.bench.learner import run_learner_benchmark
     from mario_rllib.bench.peer import run_peer_benchmark
@@ -33,7 +34,7 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
 
     if quick:
         seconds, replay_steps = 1.0, 500
-        envs_per_runner = envs_per_runner or [1, 2]
+        envs_per_runner = envs_per_runner or [1]
     envs_per_runner = envs_per_runner or list(SAMPLING_ENVS_PER_RUNNER)
     if seconds <= 0 or replay_steps < 100 or (processes is not None and processes < 1):
         raise ValueError(

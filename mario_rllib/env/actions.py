@@ -1,13 +1,12 @@
 """Named action sets: lists of NES button combinations, one discrete action each.
 
-The lists are gym-super-mario-bros' own (`RIGHT_ONLY`, `SIMPLE_MOVEMENT`, `COMPLEX_MOVEMENT`), so
-results stay comparable with published Mario runs. Each combination is encoded as the controller
+The lists are gym-super-mario-bros 7.4.0's own (`RIGHT_ONLY`, `SIMPLE_MOVEMENT`, `COMPLEX_MOVEMENT`,
+copied: importing them imports `gym`; tests/env/test_actions.py compares), so results stay
+comparable with published Mario runs. Each combination is encoded as the controller
 byte the emulator reads, the way nes-py's `JoypadSpace` does, without its old-gym wrapper.
 """
 
 from __future__ import annotations
-
-from mario_rllib.env.nes import ACTION_LISTS
 
 # One bit per button on the NES controller (nes-py's `JoypadSpace._button_map`).
 BUTTON_BITS: dict[str, int] = {
@@ -22,7 +21,15 @@ BUTTON_BITS: dict[str, int] = {
     "NOOP": 0b0000_0000,
 }
 
-ACTION_SETS: dict[str, list[list[str]]] = ACTION_LISTS  # right_only (5), simple (7), complex (12)
+_RIGHT_ONLY = [["NOOP"], ["right"], ["right", "A"], ["right", "B"], ["right", "A", "B"]]
+_SIMPLE = [*_RIGHT_ONLY, ["A"], ["left"]]
+_COMPLEX = [*_SIMPLE, ["left", "A"], ["left", "B"], ["left", "A", "B"], ["down"], ["up"]]
+
+ACTION_SETS: dict[str, list[list[str]]] = {
+    "right_only": _RIGHT_ONLY,  # 5 actions
+    "simple": _SIMPLE,  # 7 actions
+    "complex": _COMPLEX,  # 12 actions
+}
 
 
 def controller_bytes(action_set: str) -> list[int]:

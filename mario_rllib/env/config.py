@@ -2,7 +2,7 @@
 
 Layers, innermost first:
 
-    MarioNES (env/nes.py)          nes-py + gym-super-mario-bros, the only contact with them:
+    MarioNES (env/nes.py)          nes-py's emulator, gym-super-mario-bros' game logic:
                                    stage drawn per episode, no-op starts, sticky actions, frame
                                    skip with max-pool over the last two frames
       -> [ResizeObservation]       gray84 -> (84, 84, 1) | rgb64 -> (64, 64, 3) | raw
@@ -17,6 +17,7 @@ with Ray as `mario`. The keyword arguments of `gymnasium.make(...)` and the keys
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -156,13 +157,16 @@ def _make_from_kwargs(**kwargs: Any) -> gym.Env:
 
 
 def register_mario_envs() -> None:
-    """Register the env with Gymnasium (`mario_rllib/SuperMarioBros-v0`) and Ray (`mario`).
+    """Register the env with Gymnasium (`mario_rllib/SuperMarioBros-v0`) and, where Ray is
+    installed, with Ray (`mario`).
 
     Safe to call any number of times, in any process. Importing Ray is deferred to this call.
     """
     if GYMNASIUM_ID not in gym.registry:
         # The env checker is left on: gymnasium.make wraps the env in its passive checker.
         gym.register(id=GYMNASIUM_ID, entry_point=_make_from_kwargs)
+    if importlib.util.find_spec("ray") is None:  # the env on its own (scripts/test_env.sh)
+        return
     from ray.tune.registry import register_env
 
     register_env(RAY_ENV_NAME, make_env)

@@ -1,53 +1,267 @@
-"""The nes-py and gym-super-mario-bros boundary: the only module that imports them.
+"""The emulator boundary: the only module that touches nes-py and gym-super-mario-bros.
 
 `MarioNES` is Super Mario Bros as ALE exposes an Atari game: one agent step is `frame_skip` NES
 frames of the same action, the observation is the pixel-wise max of the last two (sprites
 flicker on alternate frames), rewards are summed, `sticky_action_prob` repeats the previous frame's
 action (Machado et al. 2018's `repeat_action_probability`), and an episode starts after 0 to
-`noop_max` NOOP frames. The emulator is nes-py's C++ library, driven directly; gym-super-mario-bros
-7.4.0 sets the stage, decodes RAM (x position, time, flag, ...) and computes the game's reward,
-so results compare with published ones. `reference_env` is gym-super-mario-bros' own env, the
-ground truth that tests and benchmarks compare against.
+`noop_max` NOOP frames.
 
-`import gym` prints a multi-line "Gym has been unmaintained" notice to stderr on every import, in
-every process, Ray workers included. gym only hosts the frozen emulator here (shimmy bridges it to
-Gymnasium), so the notice is silenced for that single import, and nothing else is.
+`SuperMarioBros` is one emulator on one stage. The emulator is nes-py's C++ library, loaded and
+driven through ctypes; the game logic is gym-super-mario-bros 7.4.0's (`smb_env.py`), rewritten
+here in integer arithmetic: setting the stage, skipping the start screen, decoding RAM (x and y
+position, time, score, coins, world, stage, status, flag), the reward, the end of an episode and
+the skips of death animations and area changes. Neither package's Python code is imported: nes-py's
+parses the ROM header and gym-super-mario-bros' decodes RAM in numpy uint8 arithmetic, which
+overflows under numpy 2, and both import the unmaintained `gym`. Only their files are used: the C++
+library and the ROM. The recorded trajectories (tests/env/trajectories.json) are the contract: the
+same rewards, ends, x positions and screens under numpy 1 and 2. `reference_env` is
+gym-super-mario-bros' own env (numpy 1 only), the ground truth that tests and benchmarks compare
+against.
+
+The ROM is the European (PAL) revision of the game, as in every gym-super-mario-bros result
+(docs/environment.md).
 """
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
-import io
+import importlib.util
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import cv2
 import gymnasium as gym
 import numpy as np
-
-with contextlib.redirect_stderr(io.StringIO()):
-    import gym as _gym  # noqa: F401  (imported first so that its notice is the one swallowed)
-
-import gym_super_mario_bros.actions as _smb_actions  # noqa: E402
-from gym_super_mario_bros.smb_env import SuperMarioBrosEnv  # noqa: E402
-from nes_py.nes_env import _LIB as NES_LIB  # noqa: E402  (the C++ emulator)
-from shimmy.openai_gym_compatibility import GymV21CompatibilityV0  # noqa: E402  (imports gym)
-
-ACTION_LISTS: dict[str, list[list[str]]] = {
-    "right_only": _smb_actions.RIGHT_ONLY,  # 5 actions
-    "simple": _smb_actions.SIMPLE_MOVEMENT,  # 7 actions
-    "complex": _smb_actions.COMPLEX_MOVEMENT,  # 12 actions
-}
-"""gym-super-mario-bros' action sets (lists of buttons), by our names."""
 
 ALL_STAGES: tuple[str, ...] = tuple(f"{w}-{s}" for w in range(1, 9) for s in range(1, 5))
 SCREEN_SHAPE = (240, 256, 3)
 NOOP_ACTION = 0  # index 0 is ["NOOP"] in every action set
 
 
-def reference_env(stage: str = "1-1") -> SuperMarioBrosEnv:
-    """gym-super-mario-bros' own env for one stage (old gym API, controller bytes as actions)."""
+def _package_dir(name: str) -> Path:
+    """Where an installed package's files are, without importing it."""
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError(f"{name} is not installed: run `bash scripts/install.sh`")
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
+def _load_nes_lib() -> ctypes.CDLL:
+    """nes-py's C++ emulator (`lib_nes_env*.so`), with the signatures nes-py declares."""
+    found = sorted(_package_dir("nes_py").glob("lib_nes_env*"))
+    if not found:
+        raise ImportError("nes-py is installed without its C++ emulator (lib_nes_env*): "
+                          "reinstall it with `pip install --force-reinstall nes-py==8.2.1`")
+    lib = ctypes.cdll.LoadLibrary(str(found[0]))
+    lib.Initialize.argtypes, lib.Initialize.restype = [ctypes.c_wchar_p], ctypes.c_void_p
+    lib.Controller.argtypes, lib.Controller.restype = [ctypes.c_void_p, ctypes.c_uint], ctypes.c_void_p
+    for name in ("Screen", "Memory"):
+        getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_void_p], ctypes.c_void_p
+    for name in ("Reset", "Step", "Backup", "Restore", "Close"):
+        getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_void_p], None
+    return lib
+
+
+NES_LIB = _load_nes_lib()
+ROM_PATH = _package_dir("gym_super_mario_bros") / "_roms" / "super-mario-bros.nes"
+
+
+@dataclass(frozen=True)
+class RomHeader:
+    """An iNES header (https://www.nesdev.org/wiki/INES), read with Python integers."""
+
+    prg_banks: int  # 16 KiB each
+    chr_banks: int  # 8 KiB each
+    mapper: int
+    has_trainer: bool
+    is_pal: bool  # the header's TV-system bit
+
+    @classmethod
+    def read(cls, path: Path) -> RomHeader:
+        data = path.read_bytes()
+        header = data[:16]
+        if len(header) < 16 or header[:4] != b"NES\x1a":
+            raise ValueError(f"{path} is not an iNES ROM: no 'NES\\x1a' header")
+        if any(header[11:]):
+            raise ValueError(f"{path}: the iNES header's bytes 11-15 are not zero")
+        flags6, flags7 = header[6], header[7]
+        rom = cls(prg_banks=header[4], chr_banks=header[5],
+                  mapper=(flags7 & 0xF0) | (flags6 >> 4),
+                  has_trainer=bool(flags6 & 0b100), is_pal=bool(header[9] & 1))
+        size = 16 + 512 * rom.has_trainer + 16_384 * rom.prg_banks + 8_192 * rom.chr_banks
+        if len(data) < size:
+            raise ValueError(f"{path} is truncated: {len(data)} bytes, its header says {size}")
+        return rom
+
+    def check(self, path: Path) -> None:
+        """What nes-py's emulator runs: NTSC, mappers 0-3, no trainer, some PRG-ROM."""
+        if self.prg_banks == 0 or self.has_trainer or self.is_pal or self.mapper not in {0, 1, 2, 3}:
+            raise ValueError(f"{path}: nes-py cannot run this ROM ({self})")
+
+
+# Game states in which Mario cannot act (gym-super-mario-bros' `_BUSY_STATES`): left of the
+# screen, on a vine, entering a pipe, going down one, auto-walking, entering an area.
+_BUSY_STATES = frozenset({0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x07})
+_ENEMY_TYPE_ADDRESSES = (0x16, 0x17, 0x18, 0x19, 0x1A)
+_STAGE_OVER_ENEMIES = frozenset({0x2D, 0x31})  # Bowser, the flagpole (a vine is neither)
+_STATUS = {0: "small", 1: "tall"}  # else "fireball"
+_REWARD_RANGE = (-15, 15)
+_START = 0b0000_1000  # the controller's start button
+
+
+class SuperMarioBros:
+    """One emulator playing one stage, as gym-super-mario-bros 7.4.0's `SuperMarioBrosEnv` with a
+    target stage: created at the stage's start (start screen skipped, stage written to RAM) with
+    a snapshot that every `reset` restores. `frame` emulates one frame and returns its reward
+    (x progress + clock ticks - 25 on death, clipped to [-15, 15]) and whether the episode ended
+    (death or flag); `info` is the game's state; `after_frame` skips the animations of a death, an
+    area change and the busy states, as gym-super-mario-bros does after reading the info."""
+
+    def __init__(self, stage: str):
+        world, number = (int(part) for part in stage.split("-"))
+        # gym-super-mario-bros' `decode_target`: in worlds 1, 2, 4 and 7 the pipe into stage 2 is
+        # an area of its own, so stages 2-4 there are areas 3-5.
+        area = number + 1 if world in {1, 2, 4, 7} and number >= 2 else number
+        self._target = (world - 1, number - 1, area - 1)
+        RomHeader.read(ROM_PATH).check(ROM_PATH)
+        self._env = NES_LIB.Initialize(str(ROM_PATH))
+        self.ram = (ctypes.c_uint8 * 0x800).from_address(NES_LIB.Memory(self._env))
+        self._controller = (ctypes.c_uint8 * 1).from_address(NES_LIB.Controller(self._env, 0))
+        self.bgrx = _bgrx_screen(NES_LIB.Screen(self._env))
+        self.done = True
+        NES_LIB.Reset(self._env)  # power on
+        self._mark_start()
+        self._skip_start_screen()
+        NES_LIB.Backup(self._env)
+
+    # --- RAM (https://datacrystal.tcrf.net/wiki/Super_Mario_Bros./RAM_map) ---
+    def _digits(self, address: int, length: int) -> int:
+        """A number stored one decimal digit per byte (score, coins, time)."""
+        return int("".join(map(str, self.ram[address:address + length])))
+
+    @property
+    def x_pos(self) -> int:
+        return self.ram[0x6D] * 0x100 + self.ram[0x86]  # page * 256 + x within the page
+
+    @property
+    def _time(self) -> int:
+        return self._digits(0x7F8, 3)
+
+    @property
+    def _is_dying(self) -> bool:
+        return self.ram[0x0E] == 0x0B or self.ram[0xB5] > 1  # dying state, or below the screen
+
+    @property
+    def _is_dead(self) -> bool:
+        return self.ram[0x0E] == 0x06
+
+    @property
+    def _is_world_over(self) -> bool:
+        return self.ram[0x770] == 2  # game mode: end of world
+
+    @property
+    def _flag_get(self) -> bool:
+        if self._is_world_over:
+            return True
+        for address in _ENEMY_TYPE_ADDRESSES:
+            if self.ram[address] in _STAGE_OVER_ENEMIES:
+                return self.ram[0x1D] == 3  # sliding down the flagpole
+        return False
+
+    def info(self) -> dict:
+        """gym-super-mario-bros' info, as Python values. `y_pos` above the screen is the true
+        height (gym-super-mario-bros' wraps it modulo 256 in uint8 arithmetic)."""
+        ram = self.ram
+        y_pixel = ram[0x3B8]
+        return {
+            "coins": self._digits(0x7ED, 2),
+            "flag_get": self._flag_get,
+            "life": ram[0x75A],
+            "score": self._digits(0x7DE, 6),
+            "stage": ram[0x75C] + 1,
+            "status": _STATUS.get(ram[0x756], "fireball"),
+            "time": self._time,
+            "world": ram[0x75F] + 1,
+            "x_pos": self.x_pos,
+            "y_pos": 255 + (255 - y_pixel) if ram[0xB5] < 1 else 255 - y_pixel,
+        }
+
+    # --- one frame ---
+    def reset(self) -> None:
+        NES_LIB.Restore(self._env)
+        self._mark_start()
+        self.done = False
+
+    def frame(self, code: int) -> tuple[float, bool]:
+        if self.done:
+            raise ValueError("cannot step in a done environment! call `reset`")
+        self._advance(code)
+        x_pos, time = self.x_pos, self._time
+        x_reward = x_pos - self._x_last
+        if not -5 <= x_reward <= 5:  # a reset or a warp moved Mario: no reward for it
+            x_reward = 0
+        time_penalty = min(time - self._time_last, 0)  # a clock that went up was reset
+        self._x_last, self._time_last = x_pos, time
+        death_penalty = -25 if self._is_dying or self._is_dead else 0
+        low, high = _REWARD_RANGE
+        reward = float(min(max(x_reward + time_penalty + death_penalty, low), high))
+        self.done = self._is_dying or self._is_dead or self._flag_get
+        return reward, self.done
+
+    def after_frame(self, done: bool) -> None:
+        if done:
+            return
+        if self._is_dying:  # cut the death animation short
+            self.ram[0x0E] = 0x06
+            self._advance(0)
+        if 1 < self.ram[0x6DE] < 255:  # run the area-change timer out (pipes, flag)
+            self.ram[0x6DE] = 1
+        while self.ram[0x0E] in _BUSY_STATES or self._is_world_over:
+            self.ram[0x7A0] = 0  # the pre-level timer (the screen between lives)
+            self._advance(0)
+
+    def close(self) -> None:
+        if self._env is not None:
+            NES_LIB.Close(self._env)
+            self._env = None
+
+    # --- internals ---
+    def _advance(self, code: int) -> None:
+        self._controller[0] = code
+        NES_LIB.Step(self._env)
+
+    def _mark_start(self) -> None:
+        self._time_last, self._x_last = self._time, self.x_pos
+
+    def _skip_start_screen(self) -> None:
+        """Press start until the clock runs, writing the target stage into RAM meanwhile, then
+        idle until it ticks (gym-super-mario-bros' `_skip_start_screen`)."""
+        self._advance(_START)
+        self._advance(0)
+        while self._time == 0:
+            self._advance(_START)
+            self.ram[0x75F], self.ram[0x75C], self.ram[0x760] = self._target
+            self._advance(0)
+            self.ram[0x7A0] = 0  # skip the pre-level screen
+        self._time_last = self._time
+        while self._time >= self._time_last:
+            self._time_last = self._time
+            self._advance(_START)
+            self._advance(0)
+
+
+def reference_env(stage: str = "1-1"):
+    """gym-super-mario-bros' own env for one stage (old gym API, controller bytes as actions):
+    the ground truth `SuperMarioBros` is checked against. Its RAM arithmetic needs numpy 1."""
+    import contextlib
+    import io
+
+    with contextlib.redirect_stderr(io.StringIO()):  # gym's "unmaintained" notice, once
+        import gym  # noqa: F401
+    from gym_super_mario_bros.smb_env import SuperMarioBrosEnv
+
     world, number = (int(part) for part in stage.split("-"))
     return SuperMarioBrosEnv(rom_mode="vanilla", target=(world, number))
 
@@ -161,14 +375,12 @@ class NESFrames(gym.Env):
 
 
 class MarioNES(NESFrames):
-    """Super Mario Bros on nes-py (see the module docstring), RGB screens (240, 256, 3).
+    """Super Mario Bros on nes-py's emulator (see the module docstring), RGB screens (240, 256, 3).
 
-    nes-py's own `screen` is a view of the emulator's buffer that the next frame overwrites, with
-    a backwards channel axis (the buffer is BGRx); numpy's copy of that strided view costs tens
-    of times what cv2's conversion of the BGRx buffer itself does, so screens come from the
-    buffer (docs/performance.md). One emulator
-    per stage, each created on its first draw (about 0.4 s: gym-super-mario-bros skips the start
-    screen and takes a snapshot, which every later reset restores).
+    Screens come from the emulator's BGRx buffer through cv2's conversion, tens of times cheaper
+    than numpy's copy of nes-py's reversed-channel view (docs/performance.md). One emulator per
+    stage, each created on its first draw (about 0.4 s: the start screen is skipped and a
+    snapshot taken, which every later reset restores).
     """
 
     def __init__(self, stages: Sequence[str], action_set: str, **kwargs):
@@ -178,47 +390,34 @@ class MarioNES(NESFrames):
         super().__init__(stages, len(self._codes), **kwargs)
         self.action_set = action_set
         self.observation_space = gym.spaces.Box(0, 255, SCREEN_SHAPE, dtype=np.uint8)
-        self._stage_envs: dict[str, GymV21CompatibilityV0] = {}
-        self._nes: SuperMarioBrosEnv | None = None
-        self._bgrx: np.ndarray | None = None
+        self._emulators: dict[str, SuperMarioBros] = {}
+        self._nes: SuperMarioBros | None = None
         self.nes_frames = 0  # NES frames emulated since creation, for throughput measurements
 
     def _reset_to(self, stage: str) -> None:
-        if stage not in self._stage_envs:
-            self._stage_envs[stage] = GymV21CompatibilityV0(env=reference_env(stage))
-        bridge = self._stage_envs[stage]
-        self._nes = bridge.gym_env
-        self._bgrx = _bgrx_screen(self._nes)
-        bridge.reset()  # never seeds: nes-py's seed() expects an old numpy RNG
+        if stage not in self._emulators:
+            self._emulators[stage] = SuperMarioBros(stage)
+        self._nes = self._emulators[stage]
+        self._nes.reset()
 
     def _frame(self, action: int) -> tuple[float, bool, int]:
-        """nes-py 8.2.1's `NESEnv.step` up to reading the info (shimmy's bridge adds nothing for
-        this env: no render mode, no TimeLimit)."""
-        nes = self._nes
-        if nes.done:
-            raise ValueError("cannot step in a done environment! call `reset`")
-        nes.controllers[0][:] = self._codes[action]
-        NES_LIB.Step(nes._env)
-        low, high = nes.reward_range
-        reward = min(max(float(nes._get_reward()), low), high)
-        nes.done = bool(nes._get_done())
+        reward, done = self._nes.frame(self._codes[action])
         self.nes_frames += 1
-        return reward, nes.done, int(nes._x_position)
+        return reward, done, self._nes.x_pos
 
     def _after_frame(self, terminated: bool) -> None:
-        # gym-super-mario-bros skips the frames of a pipe entry, an area change or a death
-        # animation here; nes-py reads the info before, so the info of the frame that enters a
-        # pipe tells where Mario went down, and the screen where he comes out.
-        self._nes._did_step(terminated)
+        # The skips of a pipe entry, an area change or a death animation come after the info is
+        # read: the info of the frame that enters a pipe tells where Mario went down, and the
+        # screen where he comes out.
+        self._nes.after_frame(terminated)
 
     def _info(self) -> dict:
-        info = {key: value.item() if isinstance(value, np.generic) else value
-                for key, value in self._nes._get_info().items()}
+        info = self._nes.info()
         info["x_pos_max"] = self._x_pos_max
         return info
 
     def _screen(self) -> np.ndarray:
-        return cv2.cvtColor(self._bgrx, cv2.COLOR_BGRA2RGB)
+        return cv2.cvtColor(self._nes.bgrx, cv2.COLOR_BGRA2RGB)
 
     def get_action_meanings(self) -> list[str]:
         from mario_rllib.env.actions import action_meanings
@@ -226,16 +425,15 @@ class MarioNES(NESFrames):
         return action_meanings(self.action_set)
 
     def close(self):
-        for env in self._stage_envs.values():
-            env.close()
-        self._stage_envs.clear()
+        for emulator in self._emulators.values():
+            emulator.close()
+        self._emulators.clear()
         self._nes = None
 
 
-def _bgrx_screen(nes: SuperMarioBrosEnv) -> np.ndarray:
+def _bgrx_screen(address: int) -> np.ndarray:
     """The emulator's screen buffer as it writes it: (240, 256, 4) uint8, BGRx, C-contiguous."""
     if sys.byteorder != "little":
         raise RuntimeError("the NES screen buffer is read as BGRx, which needs a little-endian CPU")
-    address = NES_LIB.Screen(nes._env)
-    buffer = ctypes.cast(address, ctypes.POINTER(ctypes.c_uint8 * (240 * 256 * 4))).contents
+    buffer = (ctypes.c_uint8 * (240 * 256 * 4)).from_address(address)
     return np.frombuffer(buffer, dtype=np.uint8).reshape(240, 256, 4)

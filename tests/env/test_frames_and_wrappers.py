@@ -37,7 +37,7 @@ class ScriptedNES(NESFrames):
     def _screen(self):
         screen = np.zeros((2, 2, 3), np.uint8)
         screen[0, 0] = 200 if self.t % 2 else 0
-        screen[1, 1] = self.t
+        screen[1, 1] = self.t % 256
         return screen
 
 

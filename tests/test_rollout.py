@@ -22,7 +22,7 @@ def starts(env, seeds):
     for seed in seeds:
         noops = rollout.noops_for_seed(seed, rollout.noop_max_of(env))
         env.reset(seed=seed, options={"noops": noops})
-        firsts.append(env.unwrapped._nes.ram.tobytes())
+        firsts.append(bytes(env.unwrapped._nes.ram))
     return firsts
 
 
@@ -33,7 +33,7 @@ def test_ten_seeds_are_ten_distinct_starts():
     drawn = set()
     for seed in range(10):
         env.reset(seed=seed)
-        drawn.add(env.unwrapped._nes.ram.tobytes())
+        drawn.add(bytes(env.unwrapped._nes.ram))
     assert len(drawn) == 7
     assert len(set(starts(env, range(10)))) == 10
     assert len(set(starts(env, range(10_000, 10_030)))) == 30

@@ -163,7 +163,7 @@ def test_submit_runs_a_debug_training_job_on_both_nodes(loopback_cluster, tmp_pa
 
 
 def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster, tmp_path):
-    ITERS = 15  # noqa: N806  (long enough to kill a runner mid-job on a busy machine)
+    ITERS = 10  # noqa: N806  (long enough to kill a runner mid-job on a busy machine)
     storage = tmp_path / "results"
     before = {actor["actor_id"] for actor in env_runners(loopback_cluster, None)}
     job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "2",

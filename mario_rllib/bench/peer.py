@@ -25,7 +25,7 @@ def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -
 
     register_mario_envs()
     burn_in = 100 if quick else 1_000
-    quick_runners = {"envs_per_runner": 2} if quick else {}
+    quick_runners = {"num_env_runners": 0, "envs_per_runner": 2} if quick else {}
     config = load_experiment("dqn").build_config(
         "cpu", seed=seed, learning_starts=burn_in, buffer_capacity=20_000,
         steps_per_iteration=200, **quick_runners)
@@ -70,6 +70,8 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
             ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
                                         baseline=TutorialLoop(seed, learn=False))
                     for k in sorted({1} if quick else {1, preset_k})}
+            # --quick samples the DQN locally (no runner actors): this Ray will do
+            dqn = measure_dqn_end_to_end(seconds, seed, quick) if quick else None
         full_loop = TutorialLoop(seed, learn=True)
         full = full_loop.run(seconds)
         full_loop.close()
@@ -98,8 +100,9 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
              f"{full.agent_steps_per_s:>14.1f}")
     print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
-    with local_ray(available_cpus()):
-        dqn = measure_dqn_end_to_end(seconds if quick else seconds * 3, seed, quick)
+    if dqn is None:
+        with local_ray(available_cpus()):
+            dqn = measure_dqn_end_to_end(seconds * 3, seed, quick)
     report["dqn_end_to_end"] = dqn
     report["end_to_end_ratio"] = round(dqn["agent_steps_per_s"] / full.agent_steps_per_s, 3)
     label = f"ours: DQN, cpu preset, sampling + learning ({dqn['training_intensity']:g}/step)"

@@ -50,10 +50,13 @@ def _package_dir(name: str) -> Path:
 
 def _load_nes_lib() -> ctypes.CDLL:
     """nes-py's C++ emulator (`lib_nes_env*.so`), with the signatures nes-py declares."""
-    found = sorted(_package_dir("nes_py").glob("lib_nes_env*"))
+    package = _package_dir("nes_py")
+    found = sorted(package.glob("lib_nes_env*"))
     if not found:
-        raise ImportError("nes-py is installed without its C++ emulator (lib_nes_env*): "
-                          "reinstall it with `pip install --force-reinstall nes-py==8.2.1`")
+        kind = ("nes-py 9's emulator (a Cython module) is not supported yet"
+                if any(package.glob("_native*")) else "nes-py has no C++ emulator (lib_nes_env*)")
+        raise ImportError(f"{kind}: install nes-py 8.2.1 "
+                          f"(`pip install --force-reinstall nes-py==8.2.1`)")
     lib = ctypes.cdll.LoadLibrary(str(found[0]))
     lib.Initialize.argtypes, lib.Initialize.restype = [ctypes.c_wchar_p], ctypes.c_void_p
     lib.Controller.argtypes, lib.Controller.restype = [ctypes.c_void_p, ctypes.c_uint], ctypes.c_void_p

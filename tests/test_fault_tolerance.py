@@ -81,7 +81,9 @@ def test_sigkill_mid_run_then_resume_loses_at_most_one_checkpoint_interval(tmp_p
                                                                            progress_rows):
     """`kill -9` of `mario-rllib train` (and every process it started), then `--resume` from a
     copy of the experiment in another place."""
-    storage, every, stop = tmp_path / "results", 2, 12
+    # Killed after its 5th logged iteration, with room to spare: Tune's driver may log several
+    # queued results at once (12 of 12 were logged before the kill, once, on a busy machine).
+    storage, every, stop = tmp_path / "results", 2, 20
     experiment = storage / "killed"
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")  # its own: nothing stale left behind
     env = {**os.environ, "RAY_TMPDIR": ray_tmp}

@@ -77,10 +77,14 @@ def record(experiment: Path, out: Path, episodes: int,
         if not rows or not checkpoints:
             continue
         checkpoint = max(checkpoints, key=lambda path: path.stat().st_mtime)
+        # The steps and time of the checkpoint evaluated (saved after its iteration's result),
+        # not of iterations a stopped run logged after it.
+        saved = checkpoint.stat().st_mtime
+        at = ([row for row in rows if row.get("timestamp", 0) <= saved] or rows)[-1]
         params = json.loads((trial / "params.json").read_text())
         entry = {"trial": trial.name, "seed": params["seed"], "checkpoint": str(checkpoint),
-                 "agent_steps": int(rows[-1]["num_env_steps_sampled_lifetime"]),
-                 "wall_s": round(rows[-1]["time_total_s"]), "finished": bool(rows[-1].get("done")),
+                 "agent_steps": int(at["num_env_steps_sampled_lifetime"]),
+                 "wall_s": round(at["time_total_s"]), "finished": bool(rows[-1].get("done")),
                  "curve": [[row["num_env_steps_sampled_lifetime"],
                             row["env_runners"].get("x_pos_max_mean"),
                             row["env_runners"].get("flag_rate")]

@@ -194,16 +194,18 @@ def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster,
                  "--stop-iters", str(ITERS), "--storage-path", str(storage), "--name", "kill",
                  wait=True)
     try:
-        deadline = time.time() + 300
-        while True:  # an env runner of this job, alive after the job's first iteration
+        deadline, seen = time.time() + 300, None
+        while True:  # an env runner of this job, 3 s after it started: sampling by then
+            # (result files are no clock: Tune may write a job's results in one burst)
             assert job.poll() is None, job.communicate()
-            assert time.time() < deadline, "no iteration with an env runner alive in 300 s"
+            assert time.time() < deadline, "no env runner of the job in 300 s"
             runners = env_runner_pids() - before
-            if runners and results(storage / "kill"):
+            seen = seen or (time.time() if runners else None)
+            if seen and time.time() - seen >= 3:
                 break
             time.sleep(0.1)
         victim = min(runners)
-        assert len(results(storage / "kill")) < ITERS, "the job ended before the kill"
+        assert job.poll() is None, "the job ended before the kill"
         os.kill(victim, signal.SIGKILL)  # a local process: both nodes are this machine
         stdout, stderr = job.communicate(timeout=600)
     finally:
@@ -213,10 +215,15 @@ def test_a_killed_env_runner_is_restarted_and_training_goes_on(loopback_cluster,
     rows = results(storage / "kill")
     assert rows[-1]["training_iteration"] == ITERS  # every iteration after the kill completed
     healthy = [row["fault_tolerance"]["num_healthy_workers"] for row in rows]
-    assert healthy[0] == 2 and min(healthy) == 1  # RLlib saw the dead runner and went on
-    assert "| env runners 1/2 healthy" in stdout  # and the progress line says so
-    # (it recreates it `delay_between_env_runner_restarts_s` = 60 s later, RLlib's default;
-    # `fault_tolerance/num_remote_worker_restarts` then counts it)
+    assert set(healthy) <= {1, 2}  # two runners, one of them killed
+    # Either RLlib saw the dead runner and went on with one (and the progress line says so;
+    # it recreates it `delay_between_env_runner_restarts_s` = 60 s later, RLlib's default), or
+    # Ray restarted the actor in place (RLlib gives it `max_restarts`) before RLlib's next call.
+    restarted = [actor for actor in env_runners(loopback_cluster, None)
+                 if int(actor.get("num_restarts") or 0) > 0]
+    assert min(healthy) == 1 or restarted, (healthy, env_runners(loopback_cluster, None))
+    if min(healthy) == 1:
+        assert "| env runners 1/2 healthy" in stdout
     assert not running(victim)  # the runner killed, not restarted in place
 
 

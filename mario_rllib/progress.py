@@ -55,7 +55,7 @@ class ProgressCSV(CSVLoggerCallback):
 
     def __init__(self):
         super().__init__()
-        self._columns: dict[Any, list[str]] = {}
+        self._columns: dict[Any, dict[str, None]] = {}  # per trial, its columns in order
 
     def _setup_trial(self, trial):
         super()._setup_trial(trial)  # opens the file to append (after fetching it from storage)
@@ -64,17 +64,17 @@ class ProgressCSV(CSVLoggerCallback):
         if self._trial_continue[trial]:
             with path.open(newline="") as f:
                 header = next(csv.reader(f), [])
-        self._columns[trial] = header
+        self._columns[trial] = dict.fromkeys(header)
 
     def log_trial_result(self, iteration: int, trial, result: dict):
         if trial not in self._trial_files:
             self._setup_trial(trial)
         row = flatten_dict({k: v for k, v in result.items() if k != "config"}, delimiter="/")
         columns = self._columns[trial]
-        if not columns or any(key not in columns for key in row):
-            self._columns[trial] = columns = columns + [k for k in row if k not in columns]
-            self._rewrite(trial, columns)
-        self._trial_csv[trial] = csv.DictWriter(self._trial_files[trial], columns)
+        if not columns or not columns.keys() >= row.keys():
+            columns.update(dict.fromkeys(row))
+            self._rewrite(trial, list(columns))
+        self._trial_csv[trial] = csv.DictWriter(self._trial_files[trial], list(columns))
         self._trial_csv[trial].writerow(row)
         self._trial_files[trial].flush()
 

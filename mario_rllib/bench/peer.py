@@ -70,8 +70,8 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
             ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
                                         baseline=TutorialLoop(seed, learn=False))
                     for k in sorted({1} if quick else {1, preset_k})}
-            # --quick samples the DQN locally (no runner actors): this Ray will do
-            dqn = measure_dqn_end_to_end(seconds, seed, quick) if quick else None
+            if quick:  # the DQN samples locally (no runner actors): this Ray will do
+                dqn = measure_dqn_end_to_end(seconds, seed, quick)
         full_loop = TutorialLoop(seed, learn=True)
         full = full_loop.run(seconds)
         full_loop.close()
@@ -100,7 +100,7 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
              f"{full.agent_steps_per_s:>14.1f}")
     print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
-    if dqn is None:
+    if not quick:
         with local_ray(available_cpus()):
             dqn = measure_dqn_end_to_end(seconds * 3, seed, quick)
     report["dqn_end_to_end"] = dqn

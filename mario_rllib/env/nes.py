@@ -207,10 +207,10 @@ class SuperMarioBros:
             x_reward = 0
         time_penalty = min(time - self._time_last, 0)  # a clock that went up was reset
         self._x_last, self._time_last = x_pos, time
-        death_penalty = -25 if self._is_dying or self._is_dead else 0
+        dying = self._is_dying or self._is_dead
         low, high = _REWARD_RANGE
-        reward = float(min(max(x_reward + time_penalty + death_penalty, low), high))
-        self.done = self._is_dying or self._is_dead or self._flag_get
+        reward = float(min(max(x_reward + time_penalty - 25 * dying, low), high))
+        self.done = dying or self._flag_get
         return reward, self.done
 
     def after_frame(self, done: bool) -> None:

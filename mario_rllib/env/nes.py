@@ -6,15 +6,16 @@ flicker on alternate frames), rewards are summed, `sticky_action_prob` repeats t
 action (Machado et al. 2018's `repeat_action_probability`), and an episode starts after 0 to
 `noop_max` NOOP frames.
 
-`SuperMarioBros` is one emulator on one stage. The emulator is nes-py's C++ library, loaded and
-driven through ctypes; the game logic is gym-super-mario-bros 7.4.0's (`smb_env.py`), rewritten
-here in integer arithmetic: setting the stage, skipping the start screen, decoding RAM (x and y
+`SuperMarioBros` is one emulator on one stage. The emulator is nes-py's C++ core: 8.2.1's library
+driven through ctypes (`_LibEmulator`), or 9.x's Cython module loaded from its file
+(`_NativeEmulator`, Python 3.13); the game logic is gym-super-mario-bros 7.4.0's (`smb_env.py`),
+rewritten here in integer arithmetic: setting the stage, skipping the start screen, decoding RAM (x and y
 position, time, score, coins, world, stage, status, flag), the reward, the end of an episode and
 the skips of death animations and area changes. Neither package's Python code is imported: nes-py's
 parses the ROM header and gym-super-mario-bros' decodes RAM in numpy uint8 arithmetic, which
-overflows under numpy 2, and both import the unmaintained `gym`. Only their files are used: the C++
-library and the ROM. The recorded trajectories (tests/env/trajectories.json) are the contract: the
-same rewards, ends, x positions and screens under numpy 1 and 2. `reference_env` is
+overflows under numpy 2, and both import the unmaintained `gym`. Only their files are used: the
+emulator and the ROM. The recorded trajectories (tests/env/trajectories.json) are the contract: the
+same rewards, ends, x positions and screens under numpy 1 and 2, on either nes-py. `reference_env` is
 gym-super-mario-bros' own env (numpy 1 only), the ground truth that tests and benchmarks compare
 against.
 
@@ -30,6 +31,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import cv2
 import gymnasium as gym
@@ -48,26 +50,94 @@ def _package_dir(name: str) -> Path:
     return Path(next(iter(spec.submodule_search_locations)))
 
 
-def _load_nes_lib() -> ctypes.CDLL:
-    """nes-py's C++ emulator (`lib_nes_env*.so`), with the signatures nes-py declares."""
+class _LibEmulator:
+    """nes-py 8.x's emulator: its C++ library (`lib_nes_env*.so`), driven through ctypes with the
+    signatures nes-py declares."""
+
+    lib: ctypes.CDLL | None = None
+
+    @classmethod
+    def load(cls, library: Path) -> type[_LibEmulator]:
+        lib = ctypes.cdll.LoadLibrary(str(library))
+        lib.Initialize.argtypes, lib.Initialize.restype = [ctypes.c_wchar_p], ctypes.c_void_p
+        lib.Controller.argtypes = [ctypes.c_void_p, ctypes.c_uint]
+        lib.Controller.restype = ctypes.c_void_p
+        for name in ("Screen", "Memory"):
+            getattr(lib, name).argtypes = [ctypes.c_void_p]
+            getattr(lib, name).restype = ctypes.c_void_p
+        for name in ("Reset", "Step", "Backup", "Restore", "Close"):
+            getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_void_p], None
+        cls.lib = lib
+        return cls
+
+    def __init__(self, rom: Path):
+        lib = self.lib
+        self._env = lib.Initialize(str(rom))
+        self.ram = (ctypes.c_uint8 * 0x800).from_address(lib.Memory(self._env))
+        self._controller = (ctypes.c_uint8 * 1).from_address(lib.Controller(self._env, 0))
+        buffer = (ctypes.c_uint8 * (240 * 256 * 4)).from_address(lib.Screen(self._env))
+        self.bgrx = np.frombuffer(buffer, dtype=np.uint8).reshape(240, 256, 4)
+
+    def step(self, code: int) -> None:
+        self._controller[0] = code
+        self.lib.Step(self._env)
+
+    def reset(self) -> None:
+        self.lib.Reset(self._env)
+
+    def backup(self) -> None:
+        self.lib.Backup(self._env)
+
+    def restore(self) -> None:
+        self.lib.Restore(self._env)
+
+    def close(self) -> None:
+        self.lib.Close(self._env)
+
+
+class _NativeEmulator:
+    """nes-py 9.x's emulator: the same C++ core behind a Cython class
+    (`nes_py._native.NativeEmulator`), loaded from its file so that the `nes_py` package (which
+    imports Gymnasium's env machinery) is not imported."""
+
+    native: Any = None
+
+    @classmethod
+    def load(cls, extension: Path) -> type[_NativeEmulator]:
+        spec = importlib.util.spec_from_file_location("nes_py._native", extension)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        cls.native = module.NativeEmulator
+        return cls
+
+    def __init__(self, rom: Path):
+        self._emu = self.native(str(rom))
+        # A memoryview of the RAM reads Python ints (numpy's uint8 scalars overflow under numpy 2)
+        self.ram = memoryview(self._emu.ram_buffer())
+        # The screen as the emulator writes it: 32-bit 0x00RRGGBB pixels, B G R x in memory.
+        # nes-py's view starts at R and steps back; [..., ::-1] starts it at B.
+        bgr = self._emu.screen_buffer()[..., ::-1]
+        self.bgrx = np.lib.stride_tricks.as_strided(bgr, (240, 256, 4), (256 * 4, 4, 1))
+        self.step, self.reset = self._emu.frame_advance, self._emu.reset
+        self.backup, self.restore, self.close = (self._emu.backup, self._emu.restore,
+                                                 self._emu.close)
+
+
+def _emulator_class() -> type[_LibEmulator] | type[_NativeEmulator]:
+    """The installed nes-py's emulator: 8.x's C++ library, else 9.x's Cython module."""
     package = _package_dir("nes_py")
-    found = sorted(package.glob("lib_nes_env*"))
-    if not found:
-        kind = ("nes-py 9's emulator (a Cython module) is not supported yet"
-                if any(package.glob("_native*")) else "nes-py has no C++ emulator (lib_nes_env*)")
-        raise ImportError(f"{kind}: install nes-py 8.2.1 "
-                          f"(`pip install --force-reinstall nes-py==8.2.1`)")
-    lib = ctypes.cdll.LoadLibrary(str(found[0]))
-    lib.Initialize.argtypes, lib.Initialize.restype = [ctypes.c_wchar_p], ctypes.c_void_p
-    lib.Controller.argtypes, lib.Controller.restype = [ctypes.c_void_p, ctypes.c_uint], ctypes.c_void_p
-    for name in ("Screen", "Memory"):
-        getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_void_p], ctypes.c_void_p
-    for name in ("Reset", "Step", "Backup", "Restore", "Close"):
-        getattr(lib, name).argtypes, getattr(lib, name).restype = [ctypes.c_void_p], None
-    return lib
+    if sys.byteorder != "little":
+        raise RuntimeError("the NES screen buffer is read as BGRx, which needs a little-endian CPU")
+    if library := sorted(package.glob("lib_nes_env*")):
+        return _LibEmulator.load(library[0])
+    if extension := sorted(package.glob("_native*.so")) + sorted(package.glob("_native*.pyd")):
+        return _NativeEmulator.load(extension[0])
+    raise ImportError(f"nes-py in {package} has no emulator (neither 8.x's lib_nes_env* nor "
+                      f"9.x's _native module): install nes-py 8.2.1 "
+                      f"(`pip install --force-reinstall nes-py==8.2.1`)")
 
 
-NES_LIB = _load_nes_lib()
+EMULATOR = _emulator_class()
 ROM_PATH = _package_dir("gym_super_mario_bros") / "_roms" / "super-mario-bros.nes"
 
 
@@ -129,15 +199,13 @@ class SuperMarioBros:
         area = number + 1 if world in {1, 2, 4, 7} and number >= 2 else number
         self._target = (world - 1, number - 1, area - 1)
         RomHeader.read(ROM_PATH).check(ROM_PATH)
-        self._env = NES_LIB.Initialize(str(ROM_PATH))
-        self.ram = (ctypes.c_uint8 * 0x800).from_address(NES_LIB.Memory(self._env))
-        self._controller = (ctypes.c_uint8 * 1).from_address(NES_LIB.Controller(self._env, 0))
-        self.bgrx = _bgrx_screen(NES_LIB.Screen(self._env))
+        self._emu: _LibEmulator | _NativeEmulator | None = EMULATOR(ROM_PATH)
+        self.ram, self.bgrx = self._emu.ram, self._emu.bgrx
         self.done = True
-        NES_LIB.Reset(self._env)  # power on
+        self._emu.reset()  # power on
         self._mark_start()
         self._skip_start_screen()
-        NES_LIB.Backup(self._env)
+        self._emu.backup()
 
     # --- RAM (https://datacrystal.tcrf.net/wiki/Super_Mario_Bros./RAM_map) ---
     def _digits(self, address: int, length: int) -> int:
@@ -193,7 +261,7 @@ class SuperMarioBros:
 
     # --- one frame ---
     def reset(self) -> None:
-        NES_LIB.Restore(self._env)
+        self._emu.restore()
         self._mark_start()
         self.done = False
 
@@ -226,14 +294,13 @@ class SuperMarioBros:
             self._advance(0)
 
     def close(self) -> None:
-        if self._env is not None:
-            NES_LIB.Close(self._env)
-            self._env = None
+        if self._emu is not None:
+            self._emu.close()
+            self._emu = None
 
     # --- internals ---
     def _advance(self, code: int) -> None:
-        self._controller[0] = code
-        NES_LIB.Step(self._env)
+        self._emu.step(code)
 
     def _mark_start(self) -> None:
         self._time_last, self._x_last = self._time, self.x_pos
@@ -433,10 +500,3 @@ class MarioNES(NESFrames):
         self._emulators.clear()
         self._nes = None
 
-
-def _bgrx_screen(address: int) -> np.ndarray:
-    """The emulator's screen buffer as it writes it: (240, 256, 4) uint8, BGRx, C-contiguous."""
-    if sys.byteorder != "little":
-        raise RuntimeError("the NES screen buffer is read as BGRx, which needs a little-endian CPU")
-    buffer = (ctypes.c_uint8 * (240 * 256 * 4)).from_address(address)
-    return np.frombuffer(buffer, dtype=np.uint8).reshape(240, 256, 4)

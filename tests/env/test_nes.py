@@ -57,6 +57,21 @@ def test_the_action_sets_are_gym_super_mario_bros():
                                    "complex": smb.COMPLEX_MOVEMENT}
 
 
+def test_the_installed_nes_py_s_emulator_is_driven():
+    """nes-py 8.x ships its emulator as a C++ library, 9.x as a Cython module over the same core:
+    the env drives whichever is installed (the recorded trajectories hold for both)."""
+    from importlib.metadata import version
+
+    from mario_rllib.env import nes
+
+    major = int(version("nes-py").split(".")[0])
+    assert nes.EMULATOR is (nes._LibEmulator if major < 9 else nes._NativeEmulator)
+    emulator = nes.SuperMarioBros("1-1")
+    assert isinstance(emulator.ram[0x6D], int)  # Python ints: no uint8 arithmetic to overflow
+    assert emulator.bgrx.shape == (240, 256, 4) and emulator.bgrx.flags.c_contiguous
+    emulator.close()
+
+
 def test_playing_imports_no_upstream_python_module():
     """A fresh process builds the env and plays: gym, nes_py, gym_super_mario_bros and shimmy are
     never imported, so nothing of theirs runs (or needs patching) under any numpy."""

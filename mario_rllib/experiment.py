@@ -301,9 +301,12 @@ def train(request: TrainRequest) -> int:
         )
     init_ray(request.address)  # nothing is written before the cluster answers
     experiment_dir.mkdir(parents=True)
+    _, overrides, search = resolve_request(request)
+    changed = {name: value for name, value in {**overrides, **search}.items() if name != "levels"}
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
         "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
+        "settings": changed,  # what flags, --set and --search changed from the preset's values
     }, indent=2) + "\n")
 
     register_mario_envs()

@@ -101,6 +101,7 @@ def record(experiment: Path, out: Path, episodes: int,
         raise ValueError(f"cannot record {str(experiment)!r}: no trial has a checkpoint yet")
     result = {"experiment": experiment.name, "algo": meta["algo"], "preset": meta["preset"],
               "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
+              "settings": meta.get("settings", {}),
               "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
               "episodes": episodes, "trials": trials}
     path = out / "runs" / f"{experiment.name}.json"
@@ -154,10 +155,10 @@ def write_report(out: Path) -> Path:
         "Values are the mean over the seeds, with [min-max] where there are several. "
         "Unfinished runs (stopped before their budget, or still running) are marked.",
         "",
-        "| algorithm | stage | preset | seeds | agent steps | wall time | flag rate, greedy "
-        "| flag rate, stochastic | furthest x_pos, greedy | furthest x_pos, stochastic "
-        "| hardware | status | experiment |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "| algorithm | stage | preset | settings | seeds | agent steps | wall time "
+        "| flag rate, greedy | flag rate, stochastic | furthest x_pos, greedy "
+        "| furthest x_pos, stochastic | hardware | status | experiment |",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for rec in records:
         trials = rec["trials"]
@@ -166,7 +167,9 @@ def write_report(out: Path) -> Path:
         wall = (_stats(hours, ".1f") + " h" if max(hours) >= 1.5
                 else _stats([h * 60 for h in hours], ".0f") + " min")
         status = "finished" if all(t["finished"] for t in trials) else "unfinished"
-        cells = [rec["algo"].upper(), rec["levels"], rec["preset"], str(len(trials)),
+        settings = ", ".join(f"{name}={value}" for name, value in rec.get("settings", {}).items())
+        cells = [rec["algo"].upper(), rec["levels"], rec["preset"], settings or "defaults",
+                 str(len(trials)),
                  _stats(steps, ",.0f"), wall,
                  _stats([t["greedy"]["flag_rate"] for t in trials], ".2f"),
                  _stats([t["stochastic"]["flag_rate"] for t in trials], ".2f"),

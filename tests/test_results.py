@@ -13,12 +13,13 @@ pytestmark = pytest.mark.slow
 def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupted_runs):
     result = cli("results", "--algo", "ppo", "--levels", "1-1", "--seeds", "2", "--preset",
                  "debug", "--stop-iters", "1", "--episodes", "2", "--out", "docs/results",
-                 cwd=tmp_path)
+                 "--set", "lr_anneal_steps=1000", cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-3000:]
     (record_file,) = (tmp_path / "docs" / "results" / "runs").glob("results__ppo__1-1__*.json")
     record = json.loads(record_file.read_text())
     assert record["algo"] == "ppo" and record["preset"] == "debug" and record["levels"] == "1-1"
     assert sorted(t["seed"] for t in record["trials"]) == [0, 1]
+    assert record["settings"] == {"lr_anneal_steps": 1000}  # what --set changed, in the row too
     for trial in record["trials"]:
         assert trial["finished"] and trial["agent_steps"] == 128
         for policy in ("greedy", "stochastic"):
@@ -26,10 +27,10 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
     table = (tmp_path / "docs" / "results.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| PPO | 1-1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[2:5] == ["debug", "2", "128 [128-128]"]
+    assert cells[2:6] == ["debug", "lr_anneal_steps=1000", "2", "128 [128-128]"]
     x_pos = [t["greedy"]["x_pos_mean"] for t in record["trials"]]
-    assert cells[8] == f"{sum(x_pos) / 2:,.0f} [{min(x_pos):,.0f}-{max(x_pos):,.0f}]"
-    assert cells[11] == "finished"
+    assert cells[9] == f"{sum(x_pos) / 2:,.0f} [{min(x_pos):,.0f}-{max(x_pos):,.0f}]"
+    assert cells[12] == "finished"
     assert (tmp_path / "docs" / "results" / f"{record['experiment']}.png").stat().st_size > 0
     assert (tmp_path / "docs" / "results" / "best.gif").stat().st_size > 0
     assert re.search(r"Best agent so far: PPO on 1-1, seed [01] of results__ppo__1-1__", table)
@@ -42,5 +43,5 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
     assert again.returncode == 0, again.stderr[-3000:]
     rows = [line for line in (tmp_path / "docs" / "results.md").read_text().splitlines()
             if line.startswith("| PPO | 1-1 |")]
-    assert len(rows) == 2 and any("exp" in row for row in rows)
+    assert len(rows) == 2 and any("exp" in row and "| defaults |" in row for row in rows)
     assert json.loads(record_file.read_text()) == record

@@ -49,6 +49,9 @@ DEFAULTS: dict[str, Any] = {
     "encoder": "nature",  # "impala" for the deeper ResNet torso
     # --- PPO ---
     "lr": 1e-4,  # uvipen (Adam, no schedule)
+    # None: a constant lr (uvipen). N: lr falls linearly to 0 over N agent steps, as in the PPO
+    # paper's Atari runs (annealed over the whole run).
+    "lr_anneal_steps": None,
     "gamma": 0.9,  # uvipen: Mario's reward is dense (x progress), a short horizon suffices
     "lambda_": 1.0,  # uvipen's GAE tau; with gamma 0.9 the advantage variance stays low
     "clip_param": 0.2,  # uvipen; the PPO paper's Atari runs use 0.1 (x annealing)
@@ -81,7 +84,8 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig
         PPOConfig()
         .learners(learner_connector=FrameStack(FRAME_STACK).learner)
         .training(
-            lr=settings["lr"],
+            lr=(settings["lr"] if settings["lr_anneal_steps"] is None
+                else [[0, settings["lr"]], [settings["lr_anneal_steps"], 0.0]]),
             gamma=settings["gamma"],
             lambda_=settings["lambda_"],
             clip_param=settings["clip_param"],

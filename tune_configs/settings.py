@@ -132,7 +132,7 @@ RULES: dict[str, Rule] = {
     # PPO
     "lambda_": _number(0, 1), "clip_param": _POSITIVE, "vf_clip_param": _POSITIVE,
     "entropy_coeff": _number(0), "vf_loss_coeff": _number(0), "num_epochs": _COUNT,
-    "minibatch_size": _COUNT, "use_kl_loss": _BOOL,
+    "minibatch_size": _COUNT, "use_kl_loss": _BOOL, "lr_anneal_steps": _COUNT,
     # DQN
     "n_step": _COUNT, "training_intensity": _POSITIVE, "learning_starts": _number(0, integer=True),
     "target_update_freq": _COUNT, "buffer_capacity": _COUNT, "compress_frames": _BOOL,
@@ -150,7 +150,7 @@ RULES: dict[str, Rule] = {
 `MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives
 them."""
 
-NULLABLE = {"grad_clip", "beta_anneal_steps", "max_episode_steps"}
+NULLABLE = {"grad_clip", "beta_anneal_steps", "lr_anneal_steps", "max_episode_steps"}
 """Settings for which None means 'none' (no clipping, no annealing, no time limit)."""
 
 

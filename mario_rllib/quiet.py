@@ -15,6 +15,8 @@ KNOWN_MESSAGES = (
     ("ray._common.deprecation", "RLModule(config=[RLModuleConfig"),
     # Tune's system monitor asks for GPUtil on every trial, also on machines with no GPU.
     ("ray.tune.utils.util", "Install gputil"),
+    # Tune's trial actor on every checkpoint; the progress line already says where each one went.
+    ("ray.train._internal.storage", "Checkpoint successfully created at"),
 )
 
 

@@ -1,0 +1,100 @@
+"""World Models' V, M and C, checked against values computed another way: the KL and the mixture
+likelihood with torch.distributions, the controller's action by hand."""
+
+import numpy as np
+import pytest
+import torch
+from torch import distributions as D
+
+from custom_models.worldmodels.controller import LinearController
+from custom_models.worldmodels.mdn_rnn import MDNRNN
+from custom_models.worldmodels.vae import ConvVAE
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    torch.manual_seed(0)
+
+
+def test_vae_shapes_and_loss_terms():
+    vae = ConvVAE(z_size=8, kl_tolerance=0.0)
+    frames = torch.randint(0, 256, (3, 64, 64, 3), dtype=torch.uint8)
+    mean, log_var = vae.encode(frames)
+    assert mean.shape == log_var.shape == (3, 8)
+    decoded = vae.decode(mean)
+    assert decoded.shape == (3, 64, 64, 3) and 0 <= decoded.min() and decoded.max() <= 1
+
+    torch.manual_seed(1)
+    losses = vae.loss(frames)
+    posterior = D.Normal(mean, (0.5 * log_var).exp())
+    kl = D.kl_divergence(posterior, D.Normal(torch.zeros(8), torch.ones(8))).sum(-1).mean()
+    torch.testing.assert_close(losses["kl"], kl)
+    torch.manual_seed(1)  # the same z draw as inside loss()
+    z = mean + (0.5 * log_var).exp() * torch.randn_like(mean)
+    squared = ((vae.decode(z) - frames.float() / 255) ** 2).sum() / 3
+    torch.testing.assert_close(losses["reconstruction"], squared)
+    torch.testing.assert_close(losses["total"], squared + kl)
+
+
+def test_vae_kl_floor_is_per_frame():
+    vae = ConvVAE(z_size=8, kl_tolerance=0.5)
+    frames = torch.randint(0, 256, (4, 64, 64, 3), dtype=torch.uint8)
+    losses = vae.loss(frames)
+    # A fresh VAE's posterior is close to the prior: every frame's KL is under the floor of 4 nats.
+    assert losses["kl"] < 4
+    torch.testing.assert_close(losses["total"], losses["reconstruction"] + 4.0)
+
+
+def test_mdn_nll_is_the_mixture_density():
+    rnn = MDNRNN(z_size=3, num_actions=5, hidden=16, mixtures=4)
+    z = torch.randn(2, 6, 3)
+    actions = torch.randint(0, 5, (2, 5))
+    out = rnn(z[:, :-1], actions)
+    assert out["log_pi"].shape == (2, 5, 3, 4) and out["h"].shape == (2, 5, 16)
+    mixture = D.MixtureSameFamily(D.Categorical(logits=out["log_pi"]),
+                                  D.Normal(out["mean"], out["log_sigma"].exp()))
+    expected = -mixture.log_prob(z[:, 1:])
+    torch.testing.assert_close(MDNRNN.mixture_nll(out, z[:, 1:]), expected)
+
+    rewards, dones = torch.randn(2, 5), torch.zeros(2, 5)
+    dones[0, 4] = 1
+    mask = torch.ones(2, 5)
+    mask[1, 3:] = 0  # the second sequence ended after 3 steps: its padding does not count
+    losses = rnn.loss(z, actions, rewards, dones, mask)
+    real = mask.bool()
+    torch.testing.assert_close(losses["z"], expected.mean(-1)[real].mean())
+    torch.testing.assert_close(losses["reward"], ((out["reward"] - rewards)[real] ** 2).mean())
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(out["done_logit"][real], dones[real])
+    torch.testing.assert_close(losses["done"], bce)
+
+
+def test_mdn_sampling_temperature():
+    rnn = MDNRNN(z_size=4, num_actions=3, hidden=8, mixtures=5)
+    out = rnn(torch.randn(1, 1, 4), torch.zeros(1, 1))
+    # Near tau = 0 a draw is the mean of each dimension's most likely component.
+    cold = MDNRNN.sample(out, temperature=1e-6)
+    best = out["log_pi"].argmax(-1, keepdim=True)
+    torch.testing.assert_close(cold, out["mean"].gather(-1, best).squeeze(-1), atol=1e-2, rtol=0)
+    # At tau = 1, many draws have the mixture's mean and variance.
+    many = {key: value.expand(20_000, *value.shape[1:]) if key != "state" else value
+            for key, value in out.items()}
+    draws = MDNRNN.sample(many, generator=torch.Generator().manual_seed(0))
+    pi, mean, sigma = out["log_pi"].exp(), out["mean"], out["log_sigma"].exp()
+    mixture_mean = (pi * mean).sum(-1)
+    mixture_var = (pi * (sigma ** 2 + mean ** 2)).sum(-1) - mixture_mean ** 2
+    torch.testing.assert_close(draws.mean(0), mixture_mean[0], atol=0.05, rtol=0)
+    torch.testing.assert_close(draws.var(0), mixture_var[0], atol=0.05, rtol=0.05)
+
+
+def test_controller_flat_parameters_and_action():
+    controller = LinearController(input_size=5, num_actions=3)
+    assert controller.num_parameters == 18
+    params = np.arange(18, dtype=np.float64) / 10
+    controller.set_flat(params)
+    np.testing.assert_array_equal(controller.get_flat(), params.astype(np.float32))
+    features = torch.tensor([[1.0, 0.0, -1.0, 2.0, 0.5]])
+    weight, bias = params[:15].reshape(3, 5), params[15:]
+    expected = weight @ features[0].numpy() + bias
+    np.testing.assert_allclose(controller(features)[0].detach().numpy(), expected, rtol=1e-6)
+    with pytest.raises(ValueError, match="expected 18 controller parameters, got shape"):
+        controller.set_flat(np.zeros(17))

@@ -107,6 +107,8 @@ def not_searchable(experiment: ModuleType) -> dict[str, str]:
                 for preset in RESOURCE_PRESETS.values() for key in preset})
     why.update({key: "a list: run one experiment per value with --set"
                 for key, value in experiment.DEFAULTS.items() if isinstance(value, list)})
+    if "lr_anneal_steps" in experiment.DEFAULTS:  # build_config turns it into lr's schedule
+        why["lr_anneal_steps"] = "it builds a schedule: run one experiment per value with --set"
     why.update({"seed": "use --num-samples N for seeds seed..seed+N-1"})
     return why
 

@@ -10,7 +10,7 @@
 # source: that needs a C++ compiler.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${1:-python3.12}
+PYTHON=${1:?usage: bash scripts/test_env.sh PYTHON (e.g. python3.12)}
 NUMPY_SPEC=${NUMPY_SPEC:-numpy>=2}
 NES_PY=${NES_PY:-8.2.1}
 VERSION=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')

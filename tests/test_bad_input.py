@@ -67,6 +67,8 @@ CASES = [
      r"cannot search over 'levels': an env setting: run one experiment per value$"),
     (TRAIN + ["--search", "num_env_runners=1,2"], r"cannot search over 'num_env_runners': "),
     (TRAIN + ["--algo", "dqn", "--search", "epsilon=0.1,0.2"], r"cannot search over 'epsilon'"),
+    (TRAIN + ["--search", "lr_anneal_steps=none,1000"],
+     r"cannot search over 'lr_anneal_steps': it builds a schedule"),
     (TRAIN + ["--search", "lr=1e-4,-1"],
      r"bad setting lr=-1: expected a number > 0 \(search point \{.lr.: -1\}\)$"),
     (TRAIN + ["--search", "encoder=nature,resnet"], r"bad setting encoder='resnet'"),

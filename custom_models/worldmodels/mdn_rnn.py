@@ -25,7 +25,7 @@ LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
 class MDNRNN(nn.Module):
     """`z: [B, T, z_size]` and `actions: [B, T]` in; per step, the mixture over z_{t+1}, the
-    reward r_t and the end d_t predicted from h_t."""
+    reward r_t and the end d_t predicted from the LSTM's output after reading (z_t, a_t)."""
 
     def __init__(self, *, z_size: int = 32, num_actions: int, hidden: int = 256,
                  mixtures: int = 5):
@@ -41,8 +41,9 @@ class MDNRNN(nn.Module):
     def forward(self, z: torch.Tensor, actions: torch.Tensor,
                 state: tuple[torch.Tensor, torch.Tensor] | None = None) -> dict[str, torch.Tensor]:
         """Returns `log_pi`, `mean`, `log_sigma` (each [B, T, z_size, mixtures]: the mixture
-        over z_{t+1}), `reward` and `done_logit` ([B, T]), `h` ([B, T, hidden]: what the
-        controller reads) and `state` (the LSTM's (h, c) after the last step)."""
+        over z_{t+1}), `reward` and `done_logit` ([B, T]), `h` ([B, T, hidden]: the LSTM's
+        output after reading (z_t, a_t), which the controller reads with z_{t+1} at step t+1)
+        and `state` (the LSTM's (h, c) after the last step)."""
         inputs = torch.cat([z, F.one_hot(actions.long(), self.num_actions).float()], dim=-1)
         h, state = self.lstm(inputs, state)
         batch_size_B, length_T = z.shape[:2]

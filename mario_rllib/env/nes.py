@@ -116,7 +116,11 @@ class _NativeEmulator:
         self.ram = memoryview(self._emu.ram_buffer())
         # The screen as the emulator writes it: 32-bit 0x00RRGGBB pixels, B G R x in memory.
         # nes-py's view starts at R and steps back; [..., ::-1] starts it at B.
-        bgr = self._emu.screen_buffer()[..., ::-1]
+        rgb = self._emu.screen_buffer()
+        if rgb.strides != (256 * 4, 4, -1):  # the layout of 9.0.1's view, which this relies on
+            raise ImportError(f"nes-py's screen view has strides {rgb.strides}, not nes-py "
+                              f"9.0.1's: install nes-py 9.0.1 or 8.2.1")
+        bgr = rgb[..., ::-1]
         self.bgrx = np.lib.stride_tricks.as_strided(bgr, (240, 256, 4), (256 * 4, 4, 1))
         self.step, self.reset = self._emu.frame_advance, self._emu.reset
         self.backup, self.restore, self.close = (self._emu.backup, self._emu.restore,
@@ -295,8 +299,8 @@ class SuperMarioBros:
 
     def close(self) -> None:
         if self._emu is not None:
-            self._emu.close()
-            self._emu = None
+            self._emu.close()  # 8.x frees the emulator's memory: no view of it may outlive it
+            self._emu = self.ram = self.bgrx = None
 
     # --- internals ---
     def _advance(self, code: int) -> None:

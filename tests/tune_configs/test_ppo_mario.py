@@ -73,6 +73,12 @@ def test_config_wires_env_model_connectors_and_hyperparameters():
     assert config.episode_lookback_horizon == 3  # frames before a chunk's start, for stacking
 
 
+def test_lr_anneals_linearly_to_zero_over_the_given_agent_steps():
+    assert build_config("debug").lr == 1e-4  # uvipen: constant
+    assert build_config("debug", lr=2.5e-4, lr_anneal_steps=30_000).lr == [[0, 2.5e-4],
+                                                                           [30_000, 0.0]]
+
+
 def test_registry_and_stop():
     assert load_experiment("ppo").build_config is build_config
     assert STOP == {"env_runners/num_env_steps_sampled_lifetime": 5_000_000}

@@ -36,13 +36,17 @@ def test_vae_shapes_and_loss_terms():
     torch.testing.assert_close(losses["total"], squared + kl)
 
 
-def test_vae_kl_floor_is_per_frame():
-    vae = ConvVAE(z_size=8, kl_tolerance=0.5)
-    frames = torch.randint(0, 256, (4, 64, 64, 3), dtype=torch.uint8)
+def test_vae_kl_floor_is_per_frame(monkeypatch):
+    vae = ConvVAE(z_size=8, kl_tolerance=0.5)  # a floor of 0.5 x 8 = 4 nats per frame
+    frames = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    # Frame 0's posterior is N(3, 1) in each of 8 dimensions: KL 8 x 3^2 / 2 = 36 nats; frame 1's
+    # is the prior: KL 0, floored to 4. Floored per frame: (36 + 4) / 2 = 20 (on the batch mean,
+    # 18, would not be floored at all).
+    mean = torch.stack([torch.full((8,), 3.0), torch.zeros(8)])
+    monkeypatch.setattr(vae, "encode", lambda _: (mean, torch.zeros(2, 8)))
     losses = vae.loss(frames)
-    # A fresh VAE's posterior is close to the prior: every frame's KL is under the floor of 4 nats.
-    assert losses["kl"] < 4
-    torch.testing.assert_close(losses["total"], losses["reconstruction"] + 4.0)
+    torch.testing.assert_close(losses["kl"], torch.tensor(18.0))
+    torch.testing.assert_close(losses["total"], losses["reconstruction"] + 20.0)
 
 
 def test_mdn_nll_is_the_mixture_density():
@@ -84,6 +88,13 @@ def test_mdn_sampling_temperature():
     mixture_var = (pi * (sigma ** 2 + mean ** 2)).sum(-1) - mixture_mean ** 2
     torch.testing.assert_close(draws.mean(0), mixture_mean[0], atol=0.05, rtol=0)
     torch.testing.assert_close(draws.var(0), mixture_var[0], atol=0.05, rtol=0.05)
+    # At tau = 2: weights softmax(log_pi / 2), variances sigma^2 x 2.
+    hot = MDNRNN.sample(many, temperature=2.0, generator=torch.Generator().manual_seed(1))
+    pi = torch.softmax(out["log_pi"] / 2, dim=-1)
+    hot_mean = (pi * mean).sum(-1)
+    hot_var = (pi * (2 * sigma ** 2 + mean ** 2)).sum(-1) - hot_mean ** 2
+    torch.testing.assert_close(hot.mean(0), hot_mean[0], atol=0.05, rtol=0)
+    torch.testing.assert_close(hot.var(0), hot_var[0], atol=0.05, rtol=0.05)
 
 
 def test_controller_flat_parameters_and_action():

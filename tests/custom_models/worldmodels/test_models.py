@@ -109,3 +109,31 @@ def test_controller_flat_parameters_and_action():
     np.testing.assert_allclose(controller(features)[0].detach().numpy(), expected, rtol=1e-6)
     with pytest.raises(ValueError, match="expected 18 controller parameters, got shape"):
         controller.set_flat(np.zeros(17))
+
+
+def test_the_agent_acts_greedily_and_steps_m_with_the_action_it_played():
+    import gymnasium as gym
+    from ray.rllib.core.columns import Columns
+
+    from custom_models.worldmodels.rl_module import WorldModelsRLM
+
+    module = WorldModelsRLM(observation_space=gym.spaces.Box(0, 255, (64, 64, 3), np.uint8),
+                            action_space=gym.spaces.Discrete(7),
+                            model_config={"z_size": 8, "hidden": 16})
+    module.controller.set_flat(np.random.default_rng(0).normal(size=(8 + 16 + 1) * 7))
+    obs = torch.randint(0, 256, (2, 3, 64, 64, 3), dtype=torch.uint8)  # [B, T, ...]
+    state = {k: torch.as_tensor(v).repeat(2, 1) for k, v in module.get_initial_state().items()}
+    out = module.forward_inference({Columns.OBS: obs, Columns.STATE_IN: state})
+    assert out[Columns.ACTIONS].shape == (2, 3) and out[Columns.STATE_OUT]["h"].shape == (2, 16)
+
+    # By hand: z_t = V's mean, a_t = argmax C([z_t, h_t]), h_{t+1} from M's LSTM on (z_t, a_t).
+    h, c = torch.zeros(1, 2, 16), torch.zeros(1, 2, 16)
+    for t in range(3):
+        z = module.vae.encode(obs[:, t])[0]
+        scores = module.controller(torch.cat([z, h[0]], -1))
+        torch.testing.assert_close(out[Columns.ACTION_DIST_INPUTS][:, t], scores)
+        assert torch.equal(out[Columns.ACTIONS][:, t], scores.argmax(-1))
+        one_hot = torch.nn.functional.one_hot(scores.argmax(-1), 7).float()
+        _, (h, c) = module.rnn.lstm(torch.cat([z, one_hot], -1).unsqueeze(1), (h, c))
+    torch.testing.assert_close(out[Columns.STATE_OUT]["h"], h[0])
+    torch.testing.assert_close(out[Columns.STATE_OUT]["c"], c[0])

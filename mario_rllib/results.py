@@ -152,13 +152,14 @@ def write_report(out: Path) -> Path:
         "stage (no per-stage tuning, no position penalties), one trial per seed. Each trial's "
         f"last checkpoint is evaluated on distinct episodes (seeds {EVAL_SEED}..., a different "
         "no-op start each): greedy, and stochastic (sampled actions; epsilon-greedy for DQN). "
-        "Values are the mean over the seeds, with [min-max] where there are several. "
+        "Values are the mean over the seeds, with [min-max] where there are several; `episodes` "
+        "is the number of evaluation episodes per trial and policy. "
         "Unfinished runs (stopped before their budget, or still running) are marked.",
         "",
-        "| algorithm | stage | preset | settings | seeds | agent steps | wall time "
+        "| algorithm | stage | preset | settings | seeds | episodes | agent steps | wall time "
         "| flag rate, greedy | flag rate, stochastic | furthest x_pos, greedy "
         "| furthest x_pos, stochastic | hardware | status | experiment |",
-        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
+        "|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|---|",
     ]
     for rec in records:
         trials = rec["trials"]
@@ -169,7 +170,7 @@ def write_report(out: Path) -> Path:
         status = "finished" if all(t["finished"] for t in trials) else "unfinished"
         settings = ", ".join(f"{name}={value}" for name, value in rec.get("settings", {}).items())
         cells = [rec["algo"].upper(), rec["levels"], rec["preset"], settings or "defaults",
-                 str(len(trials)),
+                 str(len(trials)), str(rec["episodes"]),
                  _stats(steps, ",.0f"), wall,
                  _stats([t["greedy"]["flag_rate"] for t in trials], ".2f"),
                  _stats([t["stochastic"]["flag_rate"] for t in trials], ".2f"),

@@ -27,10 +27,10 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
     table = (tmp_path / "docs" / "results.md").read_text()
     row = next(line for line in table.splitlines() if line.startswith("| PPO | 1-1 |"))
     cells = [cell.strip() for cell in row.strip("|").split("|")]
-    assert cells[2:6] == ["debug", "lr_anneal_steps=1000", "2", "128 [128-128]"]
+    assert cells[2:7] == ["debug", "lr_anneal_steps=1000", "2", "2", "128 [128-128]"]
     x_pos = [t["greedy"]["x_pos_mean"] for t in record["trials"]]
-    assert cells[9] == f"{sum(x_pos) / 2:,.0f} [{min(x_pos):,.0f}-{max(x_pos):,.0f}]"
-    assert cells[12] == "finished"
+    assert cells[10] == f"{sum(x_pos) / 2:,.0f} [{min(x_pos):,.0f}-{max(x_pos):,.0f}]"
+    assert cells[13] == "finished"
     assert (tmp_path / "docs" / "results" / f"{record['experiment']}.png").stat().st_size > 0
     assert (tmp_path / "docs" / "results" / "best.gif").stat().st_size > 0
     assert re.search(r"Best agent so far: PPO on 1-1, seed [01] of results__ppo__1-1__", table)

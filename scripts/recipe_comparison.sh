@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The PPO recipe comparison on 1-1 (docs/recipe.md): today's settings (uvipen) against one change
-# at a time, at the same agent-step budget, 2 seeds each, every trial's last checkpoint evaluated
+# The PPO recipe comparison on 1-1 (docs/training.md, "PPO recipe comparison"): today's settings
+# (uvipen) against one change at a time, at the same agent-step budget, 2 seeds each, every
+# trial's last checkpoint evaluated
 # greedy and stochastic on distinct episodes by `mario-rllib results --record`.
 #
 #   bash scripts/recipe_comparison.sh [STEPS] [EPISODES]     # defaults: 30000 agent steps, 10
@@ -8,7 +9,7 @@
 # Run it from the project directory with the venv active. Experiments go to
 # ray_results/recipe/recipe__<variant>__<STEPS>; one that is already there is continued with
 # `train --resume` (a finished one ends at once), so an interrupted comparison picks up where it
-# stopped. The table goes to docs/recipe.md, the records and curves to docs/recipe/.
+# stopped. The rows join docs/results.md (records and curves in docs/results/).
 set -euo pipefail
 
 steps=${1:-30000}
@@ -38,4 +39,4 @@ for variant in uvipen atari right_only impala; do
     fi
     records+=(--record "$storage/$name")
 done
-mario-rllib results "${records[@]}" --episodes "$episodes" --out docs/recipe
+mario-rllib results "${records[@]}" --episodes "$episodes" --out docs/results

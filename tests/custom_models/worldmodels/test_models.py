@@ -137,3 +137,43 @@ def test_the_agent_acts_greedily_and_steps_m_with_the_action_it_played():
         _, (h, c) = module.rnn.lstm(torch.cat([z, one_hot], -1).unsqueeze(1), (h, c))
     torch.testing.assert_close(out[Columns.STATE_OUT]["h"], h[0])
     torch.testing.assert_close(out[Columns.STATE_OUT]["c"], c[0])
+
+
+def test_dreaming_follows_m_and_c_and_stops_at_the_first_predicted_end():
+    import gymnasium as gym
+
+    from custom_models.worldmodels.imagine import imagine
+    from custom_models.worldmodels.rl_module import WorldModelsRLM
+
+    module = WorldModelsRLM(observation_space=gym.spaces.Box(0, 255, (64, 64, 3), np.uint8),
+                            action_space=gym.spaces.Discrete(5),
+                            model_config={"z_size": 4, "hidden": 8})
+    module.controller.set_flat(np.random.default_rng(1).normal(size=(4 + 8 + 1) * 5))
+    with torch.no_grad():  # M predicts a reward of 1 every step and an end once h_0 > 0
+        module.rnn.reward.weight.zero_()
+        module.rnn.reward.bias.fill_(1.0)
+        module.rnn.done.weight.zero_()
+        module.rnn.done.weight[0, 0] = 100.0
+        module.rnn.done.bias.fill_(0.0)
+    z0 = torch.randn(3, 4)
+    dream = imagine(module, z0, horizon=12, generator=torch.Generator().manual_seed(0))
+    assert dream["z"].shape == (3, 13, 4) and dream["actions"].shape == (3, 12)
+
+    # By hand, with the same draws: M's end probability after each step decides who is alive.
+    generator = torch.Generator().manual_seed(0)
+    state, z, ends = None, z0, []
+    for t in range(12):
+        h = torch.zeros(3, 8) if state is None else state[0][0]
+        action = module.controller(torch.cat([z, h], -1)).argmax(-1)
+        assert torch.equal(dream["actions"][:, t], action)
+        out = module.rnn(z.unsqueeze(1), action.unsqueeze(1), state)
+        state = out["state"]
+        ends.append(torch.sigmoid(out["done_logit"][:, 0]) > 0.5)
+        z = MDNRNN.sample(out, 1.15, generator)[:, 0]
+        torch.testing.assert_close(dream["z"][:, t + 1], z)
+    ended = torch.stack(ends, 1)
+    first_end = torch.where(ended.any(1), ended.float().argmax(1), torch.tensor(12))
+    for b in range(3):  # alive through the step that ends, and never after
+        alive = dream["alive"][b]
+        assert alive[:first_end[b] + 1].all() and not alive[first_end[b] + 1:].any()
+        assert dream["return"][b] == min(first_end[b].item() + 1, 12)

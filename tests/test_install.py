@@ -6,7 +6,6 @@ import sys
 import numpy as np
 import pytest
 
-
 NUMPY_1 = np.__version__.startswith("1.")
 
 

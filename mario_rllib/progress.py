@@ -134,6 +134,8 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
     many there are so far in brackets; `-` before the first episode ends),
     for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`,
+    for World Models its stage (`| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1,
+    furthest x_pos 1,020, 2 actors`),
     and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
     steps that raised: their episodes were dropped)."""
     runners = result.get("env_runners", {})
@@ -154,6 +156,7 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
         f"flag {number(FLAG_RATE, '.2f')} ({number(WINDOW_EPISODES, '.0f')} ep) | "
         f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
         + _replay_ratio(result)
+        + _world_models(result)
         + _faults(result)
     )
 
@@ -169,6 +172,38 @@ def _replay_ratio(result: Mapping[str, Any]) -> str:
     if intensity is None or math.isnan(intensity):  # the burn-in: nothing replayed yet
         return ""
     return f" | replayed/env step {intensity:.1f}"
+
+
+def _world_models(result: Mapping[str, Any]) -> str:
+    """World Models: what the iteration did, by the stage it worked on."""
+    numbers = result.get("world_models")
+    if not numbers:
+        return ""
+
+    def value(key: str) -> float:
+        found = numbers.get(key)
+        return math.nan if found is None else found
+
+    def given(key: str) -> bool:
+        return not math.isnan(value(key))
+
+    learner = result.get("learners", {}).get("default_policy", {})
+    if given("generation"):
+        return (f" | CMA-ES gen {value('generation'):.0f}: fitness best "
+                f"{value('es_fitness_best'):.1f} mean {value('es_fitness_mean'):.1f} worst "
+                f"{value('es_fitness_worst'):.1f}, furthest x_pos {value('es_x_pos_furthest'):,.0f}"
+                f", {value('es_candidate_actors'):.0f} actor(s)")
+    if given("mdn_epochs"):
+        return (f" | M epoch {value('mdn_epochs'):.0f}: z nll {learner.get('mdn_z_nll', math.nan):.3f}"
+                f", reward mse {learner.get('mdn_reward_mse', math.nan):.4f}, end bce "
+                f"{learner.get('mdn_done_bce', math.nan):.4f}")
+    if given("vae_epochs"):
+        return (f" | V epoch {value('vae_epochs'):.0f}: recon mse "
+                f"{learner.get('vae_recon_mse', math.nan):.4f}, ssim "
+                f"{learner.get('vae_recon_ssim', math.nan):.3f}, kl {learner.get('vae_kl', math.nan):.1f}")
+    if given("episodes_collected"):
+        return f" | collected {value('episodes_collected'):,.0f} random episodes"
+    return ""
 
 
 def _faults(result: Mapping[str, Any]) -> str:

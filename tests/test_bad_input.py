@@ -60,7 +60,12 @@ CASES = [
      r"bad --max-episode-steps abc: expected an integer or none$"),
     (TRAIN + ["--level", "9-1"], r"unknown level '9-1': expected a stage"),
     (TRAIN + ["--action-set", "jump"], r"unknown action_set 'jump'"),
-    (TRAIN + ["--algo", "sac"], r"unknown algorithm 'sac': expected one of ppo, dqn, dreamerv3$"),
+    (TRAIN + ["--algo", "sac"], r"unknown algorithm 'sac': expected one of ppo, dqn, dreamerv3, "
+                                      r"worldmodels$"),
+    (TRAIN + ["--algo", "worldmodels", "--set", "es_population=1"],
+     r"bad setting es_population=1: expected an integer >= 2$"),
+    (TRAIN + ["--algo", "worldmodels", "--set", "es_in_dream=maybe"],
+     r"bad --set es_in_dream=maybe: expected true or false$"),
     (["train", "--preset", "tpu"], r"unknown preset 'tpu'"),
     # --search: searchable or refused in one line; every point validated
     (TRAIN + ["--search", "levels=1-1,1-2"],

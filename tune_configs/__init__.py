@@ -13,6 +13,7 @@ EXPERIMENTS = {
     "ppo": "tune_configs.ppo_mario",
     "dqn": "tune_configs.dqn_mario",
     "dreamerv3": "tune_configs.dreamerv3_mario",
+    "worldmodels": "tune_configs.worldmodels_mario",
 }
 
 PRESET_NAMES = ("debug", "cpu", "gpu")

@@ -145,6 +145,13 @@ RULES: dict[str, Rule] = {
     "model_size": _one_of(*_SIZES), "training_ratio": _POSITIVE, "batch_size_B": _COUNT,
     "batch_length_T": _COUNT, "horizon_H": _COUNT, "gae_lambda": _number(0, 1),
     "entropy_scale": _number(0),
+    # World Models
+    "collect_episodes": _COUNT, "collect_episodes_per_iter": _COUNT, "vae_epochs": _COUNT,
+    "vae_batch_size": _COUNT, "vae_lr": _POSITIVE, "shuffle_frames": _COUNT, "mdn_epochs": _COUNT,
+    "mdn_batch_size": _COUNT, "mdn_seq_len": _COUNT, "mdn_lr": _POSITIVE,
+    "es_population": _number(2, integer=True), "es_sigma0": _POSITIVE,
+    "es_episodes_per_candidate": _COUNT, "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
+    "dream_horizon": _COUNT,
 }
 """What each setting allows, and the types `--set` parses it as. Env settings are checked by
 `MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives

@@ -58,8 +58,9 @@ class WorldModelsRLM(TorchRLModule):
 
     @override(TorchRLModule)
     def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
-        raise NotImplementedError("V and M learn from their own losses (ConvVAE.loss, "
-                                  "MDNRNN.loss), and C by evolution, not from forward_train")
+        # Nothing: V and M learn from their own losses (`WorldModelsLearner` calls ConvVAE.loss
+        # or MDNRNN.loss on the batch), and C by evolution.
+        return {}
 
     @torch.no_grad()
     def _act(self, batch: dict[str, Any], *, sample: bool) -> dict[str, Any]:

@@ -1,0 +1,94 @@
+"""World Models' V and M on an RLlib Learner: two optimizers, one loss per batch.
+
+[1] Ha & Schmidhuber 2018, "Recurrent World Models Facilitate Policy Evolution" (NeurIPS),
+    https://arxiv.org/abs/1809.01999, Appendix A: V and M are trained by gradient descent (Adam,
+    learning rates 1e-4 and 1e-3 in the paper's code), one after the other; C by CMA-ES, with no
+    gradients at all (`custom_models.worldmodels.algorithm`).
+
+Why RLlib Learners and not Ray Train: the Learners already get their GPUs from the presets
+(`num_learners`, `gpus_per_learner`, data-parallel across learners), are checkpointed and restored
+with the algorithm (weights and both Adam states), and push their weights to the env runners that
+play the agent. A `TorchTrainer` would be a second training job per trial with its own workers,
+checkpoints and resume to keep in step with Tune's.
+
+A batch is for V or for M, never both, and says which by its columns:
+    V: "obs" [N, 64, 64, C] uint8 frames.
+    M: "mu", "log_var" [B, T+1, z_size] (V's posterior, from which z is drawn per update, as [1]'s
+       code does), "actions", "rewards", "ends", "mask" [B, T].
+Only the part a batch trains gets gradients; `compute_gradients` drops the other part's (None),
+which RLlib's `apply_gradients` cannot take, and its optimizer leaves them alone.
+
+Metrics, under `learners/default_policy/` in each result while the part trains:
+    vae_loss, vae_reconstruction (squared error summed over a frame's pixels), vae_kl (nats, before
+    the floor), vae_recon_mse (per pixel, in [0, 1]), vae_recon_ssim (1.0: identical);
+    mdn_loss, mdn_z_nll (per dimension of z), mdn_reward_mse, mdn_done_bce.
+"""
+
+from __future__ import annotations
+
+import torch
+from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+from ray.rllib.utils.annotations import override
+
+from custom_models.dreamer.metrics import ssim
+
+SSIM_MAX_FRAMES = 64
+"""Frames of a V batch whose SSIM is computed (a few ms per update)."""
+
+
+class WorldModelsLearner(TorchLearner):
+    """V's and M's losses and optimizers (see the module doc)."""
+
+    @override(TorchLearner)
+    def configure_optimizers_for_module(self, module_id, config=None):
+        module = self._module[module_id]
+        for name, part, lr in (("vae", module.vae, config.vae_lr),
+                               ("mdn_rnn", module.rnn, config.mdn_lr)):
+            params = list(part.parameters())
+            self.register_optimizer(module_id=module_id, optimizer_name=name,
+                                    optimizer=torch.optim.Adam(params), params=params,
+                                    lr_or_lr_schedule=lr)
+
+    @override(TorchLearner)
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        module = self._module[module_id]
+        if "obs" in batch:
+            return self._vae_loss(module_id, module, batch["obs"])
+        return self._mdn_loss(module_id, module, batch)
+
+    def _vae_loss(self, module_id, module, frames: torch.Tensor) -> torch.Tensor:
+        losses = module.vae.loss(frames)
+        with torch.no_grad():
+            sample = frames[:SSIM_MAX_FRAMES]
+            mean, _ = module.vae.encode(sample)
+            reconstruction = module.vae.decode(mean)
+            real = sample.float() / 255.0
+            self.metrics.log_dict({
+                "vae_loss": losses["total"], "vae_reconstruction": losses["reconstruction"],
+                "vae_kl": losses["kl"],
+                "vae_recon_mse": (reconstruction - real).pow(2).mean(),
+                "vae_recon_ssim": ssim(reconstruction, real).mean(),
+            }, key=module_id, window=1)
+        return losses["total"]
+
+    def _mdn_loss(self, module_id, module, batch) -> torch.Tensor:
+        z = batch["mu"] + torch.exp(0.5 * batch["log_var"]) * torch.randn_like(batch["mu"])
+        losses = module.rnn.loss(z, batch["actions"], batch["rewards"], batch["ends"],
+                                 batch["mask"])
+        self.metrics.log_dict({
+            "mdn_loss": losses["total"].detach(), "mdn_z_nll": losses["z"].detach(),
+            "mdn_reward_mse": losses["reward"].detach(), "mdn_done_bce": losses["done"].detach(),
+        }, key=module_id, window=1)
+        return losses["total"]
+
+    @override(TorchLearner)
+    def compute_gradients(self, loss_per_module, **kwargs):
+        grads = super().compute_gradients(loss_per_module, **kwargs)
+        return {ref: grad for ref, grad in grads.items() if grad is not None}
+
+    @torch.no_grad()
+    def encode(self, frames, module_id: str = "default_policy"):
+        """V's posterior for `frames` ([N, 64, 64, C] uint8, numpy): (mu, log_var) as numpy."""
+        vae = self._module[module_id].vae
+        mu, log_var = vae.encode(torch.as_tensor(frames, device=self._device))
+        return mu.cpu().numpy(), log_var.cpu().numpy()

@@ -1,0 +1,79 @@
+"""World Models end to end, as the README tells a user to run it, on the session's run
+(`train --algo worldmodels --preset debug`, interrupted and resumed: conftest's
+`interrupted_runs`, which tests/test_experiment.py checks as for every algorithm): the stages in
+order, CMA-ES candidates scored by separate Ray actors, the ES state in the checkpoint, the
+rollouts on disk, and `dream`.
+"""
+
+import json
+import math
+import pickle
+
+import pytest
+
+from custom_models.worldmodels.data import count_episodes
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def trained(interrupted_runs):
+    run = interrupted_runs("worldmodels")
+    assert run["resumed"].returncode == 0, run["resumed"].stdout + run["resumed"].stderr
+    rows = [json.loads(line) for line in (run["trial"] / "result.json").read_text().splitlines()]
+    return {**run, "out": run["first_out"] + run["resumed"].stdout, "rows": rows}
+
+
+def _last_by_iteration(rows):
+    return {row["training_iteration"]: row for row in rows}  # a redone iteration: its last
+
+
+def test_stages_run_in_order_one_unit_per_iteration(trained):
+    rows = _last_by_iteration(trained["rows"])
+    assert sorted(rows) == list(range(1, 7))
+    numbers = {i: row["world_models"] for i, row in rows.items()}
+    assert numbers[1]["episodes_collected"] == 2  # debug: 2 runners x 1 random episode
+    assert numbers[2]["vae_epochs"] == 1 and numbers[3]["mdn_epochs"] == 1
+    # Generations 1..3, counted on across the interrupt and resume.
+    assert [numbers[i]["generation"] for i in (4, 5, 6)] == [1, 2, 3]
+    learner = rows[2]["learners"]["default_policy"]
+    assert 0 < learner["vae_recon_mse"] < 1 and math.isfinite(learner["vae_kl"])
+    assert math.isfinite(rows[3]["learners"]["default_policy"]["mdn_z_nll"])
+    for line in ("collected 2 random episodes", "| V epoch 1: recon mse", "| M epoch 1: z nll",
+                 "| CMA-ES gen 3: fitness best"):
+        assert line in trained["out"], trained["out"]
+
+
+def test_candidates_are_scored_by_separate_ray_actors(trained):
+    for row in _last_by_iteration(trained["rows"]).values():
+        numbers = row["world_models"]
+        if numbers.get("generation", math.nan) >= 1:
+            assert numbers["es_candidate_actors"] == 2  # the debug preset's two env runners
+            assert numbers["es_fitness_worst"] <= numbers["es_fitness_mean"] \
+                <= numbers["es_fitness_best"] <= numbers["es_best_so_far"]
+            assert numbers["es_x_pos_furthest"] > 0
+
+
+def test_checkpoint_holds_the_cma_es_state(trained):
+    import cma
+
+    last = sorted(trained["trial"].glob("checkpoint_*"))[-1]
+    with (last / "algorithm_state.pkl").open("rb") as f:  # our own checkpoint: safe to unpickle
+        state = pickle.load(f)
+    stage = state["world_models"]
+    es = pickle.loads(stage["es"])
+    assert isinstance(es, cma.CMAEvolutionStrategy) and es.popsize == 4
+    assert es.countiter == stage["generation"] == 3
+    assert len(stage["best_params"]) == (32 + 256 + 1) * 7  # C's weights and biases
+    assert count_episodes(trained["trial"] / "rollouts")[0] == 2
+
+
+def test_dream_shows_v_and_m_beside_the_game(trained, tmp_path, cli):
+    out = tmp_path / "dream.gif"
+    result = cli("dream", str(trained["trial"]), "--out", str(out), "--observe", "3",
+                 "--horizon", "10")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(out.with_suffix(".json").read_text())
+    assert report["frames"] == 13 and [s["phase"] for s in report["steps"]].count("imagined") == 10
+    assert 0 < report["summary"]["observed_mse_mean"] < 1
+    assert out.read_bytes()[:3] == b"GIF"

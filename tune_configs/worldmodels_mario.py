@@ -1,0 +1,125 @@
+"""World Models on Super Mario Bros 1-1: V (VAE) + M (MDN-RNN) + C (linear, by CMA-ES).
+
+This example
+    runs [1]'s procedure as one RLlib Algorithm (`custom_models.worldmodels.algorithm`), a stage
+    per Tune iteration: random rollouts by the env runners, written as Parquet; V, then M, on
+    RLlib Learners (GPUs where the preset gives them); then CMA-ES generations (Hansen's `cma`)
+    whose candidates the env runners (Ray actors) score in parallel, in the real game or, with
+    `--set es_in_dream=true`, in M's dream. Settings are [1]'s (Appendix A) unless said.
+
+    [1] Ha & Schmidhuber 2018, "Recurrent World Models Facilitate Policy Evolution" (NeurIPS),
+        https://arxiv.org/abs/1809.01999, and its code (github.com/hardmaru/WorldModelsExperiments)
+
+How to run
+    mario-rllib train --algo worldmodels --level 1-1                     # preset "cpu": a laptop
+    mario-rllib train --algo worldmodels --level 1-1 --preset gpu        # a GPU learner
+    mario-rllib train --algo worldmodels --preset debug                  # seconds, for tests
+    mario-rllib evaluate <checkpoint>        # C plays, V and M inside the agent
+    mario-rllib dream <checkpoint> --out dream.gif   # V + M's imagination beside the real game
+
+Results to expect
+    docs/worldmodels.md#learning-check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from custom_models.worldmodels.algorithm import WorldModelsConfig
+from custom_models.worldmodels.learner import WorldModelsLearner
+from custom_models.worldmodels.rl_module import WorldModelsRLM
+from tune_configs.common import apply_common, resolve_settings
+
+ALGO = "worldmodels"
+OBS_MODE = "rgb64"  # [1] Appendix A.1: 64x64 RGB frames
+FRAME_STACK = 1  # M's LSTM state remembers the past
+
+DEFAULTS: dict[str, Any] = {
+    # --- env ---
+    "levels": "1-1",
+    "action_set": "simple",  # 7 actions, as PPO and DreamerV3
+    # The game's reward / 15, as PPO's: it keeps M's reward head in a small range. CMA-ES ranks
+    # candidates, so the scale does not change C's search.
+    "reward_shaping": "scale",
+    # Each episode (random rollouts and every candidate's) ends after 1,000 agent steps, as [1]'s
+    # CarRacing episodes do: a candidate that stands still would otherwise play out the game's
+    # clock (about 2,400 steps). A clear of 1-1 takes about 400-700 steps.
+    "max_episode_steps": 1000,
+    "seed": 0,
+    # --- collect ---
+    # [1]: 10,000 random rollouts for CarRacing. A laptop affords a few hundred: 200 random
+    # Mario episodes are on the order of 100,000 frames.
+    "collect_episodes": 200,
+    "collect_episodes_per_iter": 4,  # per env runner and iteration (one progress line)
+    # --- V ([1] A.1, its code: Adam 1e-4, batch 100, KL floor 0.5 x z, 10 epochs) ---
+    "vae_epochs": 10,
+    "vae_batch_size": 100,
+    "vae_lr": 1e-4,
+    "shuffle_frames": 20_000,  # frames in the shuffle buffer (245 MB at 64x64x3)
+    # --- M ([1] A.2, its code: LSTM 256, 5 mixtures, Adam 1e-3, batch 100, 20 epochs) ---
+    "mdn_epochs": 20,
+    "mdn_batch_size": 32,  # episodes per batch; fewer than [1]'s 100, as there are fewer
+    "mdn_seq_len": 1000,  # whole episodes, as [1] (max_episode_steps caps them)
+    "mdn_lr": 1e-3,
+    # --- C (CMA-ES, [1] A.3/A.4: population 64, 16 rollouts each for CarRacing) ---
+    "es_population": 64,
+    "es_sigma0": 0.1,  # [1]'s code: initial sigma 0.1 around zero weights
+    "es_episodes_per_candidate": 1,  # Mario's 1-1 varies only by sticky actions and no-op starts
+    "es_in_dream": False,  # True: score candidates in M's dream ([1] Section 4)
+    "dream_temperature": 1.15,  # [1] Table 2: Doom's best transfer to the real game
+    "dream_horizon": 1000,  # imagined steps, as the real episodes' limit
+}
+
+
+def _one_env_per_runner() -> dict[str, Any]:
+    """Candidates are scored one at a time per env runner: `sample(num_episodes=k)` on a
+    vector env returns the first k episodes to end, which favours short (dying) ones."""
+    return {"envs_per_runner": 1}
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Seconds on a CPU. Two env runner actors of half a CPU each, so that the smoke test sees
+    # candidates scored by separate actors and the trial fits a 2-core CI machine.
+    "debug": {**_one_env_per_runner(), "num_env_runners": 2, "num_cpus_per_env_runner": 0.5,
+              "collect_episodes": 2, "collect_episodes_per_iter": 1, "vae_epochs": 1,
+              "vae_batch_size": 16, "shuffle_frames": 64, "mdn_epochs": 1, "mdn_batch_size": 2,
+              "mdn_seq_len": 50, "es_population": 4, "dream_horizon": 20},
+    # A laptop: one env runner per core (the common cpu preset), one env each; a population of
+    # 16 so that a generation takes minutes, not an hour.
+    "cpu": {**_one_env_per_runner(), "collect_episodes": 200, "es_population": 16,
+            "vae_epochs": 5},
+    # One GPU learner for V and M, 16 env runners scoring 64 candidates, [1]'s sizes.
+    "gpu": {**_one_env_per_runner(), "collect_episodes": 2_000, "es_population": 64},
+}
+
+STOP = {"world_models/generation": 100}
+"""Default stop: 100 CMA-ES generations after V and M ([1]'s CarRacing ran ~1,800, Doom ~200);
+`mario-rllib train --stop-*` flags replace it."""
+
+
+def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> WorldModelsConfig:
+    """The World Models config for the named presets (applied left to right) and overrides."""
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    names = ("collect_episodes", "collect_episodes_per_iter", "vae_epochs", "vae_batch_size",
+             "vae_lr", "shuffle_frames", "mdn_epochs", "mdn_batch_size", "mdn_seq_len", "mdn_lr",
+             "es_population", "es_sigma0", "es_episodes_per_candidate", "es_in_dream",
+             "dream_temperature", "dream_horizon")
+    config = (
+        WorldModelsConfig()
+        .learners(learner_class=WorldModelsLearner)
+        .training(**{name: settings[name] for name in names})
+    )
+    return apply_common(config, settings, algo=ALGO, module_class=WorldModelsRLM,
+                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+
+
+def describe(config: WorldModelsConfig) -> str:
+    """What the iterations do (printed by `mario-rllib train`)."""
+    runners = max(config.num_env_runners, 1)
+    where = "M's dream" if config.es_in_dream is True else "the real game"
+    return (f"stages, one unit per iteration: collect {config.collect_episodes} random episodes "
+            f"({config.collect_episodes_per_iter} per env runner per iteration), "
+            f"{config.vae_epochs} epochs of V, {config.mdn_epochs} of M, then a CMA-ES "
+            f"generation per iteration: {config.es_population} candidates scored in {where} by "
+            f"{runners} env runner(s) in parallel. Stop criteria count generations.")
+

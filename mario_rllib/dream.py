@@ -4,11 +4,11 @@ model imagines.
 The agent plays a real episode (greedy, seeded). Its world model observes the first K frames, then
 rolls forward open-loop for H steps under the actions the agent really took
 (`custom_models.dreamer.imagine`; for World Models, V encodes the frames and M dreams the next
-latents, which V decodes: `custom_models.worldmodels.imagine`). The video shows, side by side, the real frames, the model's
-frames (reconstructions while observing, predictions while imagining) and their absolute
-difference; next to it, `<out>.json` holds the per-step reconstruction error (MSE of pixels in
-[0, 1], SSIM), the predicted and real rewards and the predicted continue probability, and
-`<out>.png` plots the error per step.
+latents, which V decodes: `custom_models.worldmodels.imagine`). The video shows, side by side,
+the real frames, the model's frames (reconstructions while observing, predictions while
+imagining) and their absolute difference; next to it, `<out>.json` holds the per-step
+reconstruction error (MSE of pixels in [0, 1], SSIM), the predicted and real rewards and the
+predicted continue probability, and `<out>.png` plots the error per step.
 
 Security: a checkpoint is pickled Python code that runs when loaded; load only checkpoints you
 trust.

@@ -299,9 +299,10 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _add_dream(subparsers) -> None:
     parser = subparsers.add_parser(
         "dream",
-        help="a DreamerV3 or World Models agent's world model: real vs imagined frames, to a "
-        "GIF or MP4",
-        description="Play a real episode with a DreamerV3 or World Models checkpoint's agent; "
+        help="a DreamerV3, World Models or latent DQN agent's world model: real vs imagined "
+        "frames, to a GIF or MP4",
+        description="Play a real episode with a DreamerV3, World Models or latent DQN "
+        "checkpoint's agent; "
         "let its world "
         "model observe the first --observe frames, then imagine --horizon steps open-loop under "
         "the agent's real actions. Writes OUT (real | imagined | difference, side by side), "

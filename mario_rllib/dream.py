@@ -1,10 +1,11 @@
-"""`mario-rllib dream CHECKPOINT --out dream.gif`: what a DreamerV3 or World Models agent's world
-model imagines.
+"""`mario-rllib dream CHECKPOINT --out dream.gif`: what a DreamerV3, World Models or latent DQN
+agent's world model imagines.
 
 The agent plays a real episode (greedy, seeded). Its world model observes the first K frames, then
 rolls forward open-loop for H steps under the actions the agent really took
 (`custom_models.dreamer.imagine`; for World Models, V encodes the frames and M dreams the next
-latents, which V decodes: `custom_models.worldmodels.imagine`). The video shows, side by side,
+latents, which V decodes: `custom_models.worldmodels.imagine`; for latent DQN, its dynamics
+model: `custom_models.latent_dqn.imagine`). The video shows, side by side,
 the real frames, the model's frames (reconstructions while observing, predictions while
 imagining) and their absolute difference; next to it, `<out>.json` holds the per-step
 reconstruction error (MSE of pixels in [0, 1], SSIM), the predicted and real rewards and the
@@ -43,6 +44,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
 
     from custom_models.dreamer import imagine as dreamer_imagine
     from custom_models.dreamer.metrics import ssim
+    from custom_models.latent_dqn import imagine as latent_dqn_imagine
     from custom_models.worldmodels import imagine as worldmodels_imagine
     check_video_path(out, "--out")
     if observe < 1 or horizon < 1:
@@ -54,10 +56,13 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
         observe_then_imagine = dreamer_imagine.observe_then_imagine
     elif hasattr(module, "vae") and hasattr(module, "rnn"):
         observe_then_imagine = worldmodels_imagine.observe_then_imagine
+    elif hasattr(module, "vae") and hasattr(module, "dynamics"):
+        observe_then_imagine = latent_dqn_imagine.observe_then_imagine
     else:
         raise ValueError(f"checkpoint {checkpoint!r} holds a {mario['algo']} agent, which has no "
-                         f"world model: `dream` needs a DreamerV3 or World Models checkpoint "
-                         f"(mario-rllib train --algo dreamerv3 or --algo worldmodels)")
+                         f"world model: `dream` needs a DreamerV3, World Models or latent DQN "
+                         f"checkpoint (mario-rllib train --algo dreamerv3, worldmodels or "
+                         f"latent_dqn)")
     module.eval()
     env, env_config = make_trained_env(mario, level)
     torch.manual_seed(seed)

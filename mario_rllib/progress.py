@@ -142,6 +142,7 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
     rate = runners.get("num_env_steps_sampled", math.nan) / seconds
+    rate_text = "     -" if math.isnan(rate) else f"{rate:>6.1f}"  # nothing sampled (World Models' V, M)
 
     def number(key: str, spec: str) -> str:
         value = runners.get(key)
@@ -150,7 +151,7 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     elapsed = int(result.get("time_total_s", 0))
     return (
         f"[{trial_id}] iter {result.get('training_iteration', 0):>4} | "
-        f"{int(steps or 0):>10,} steps | {rate:>6.1f} steps/s | "
+        f"{int(steps or 0):>10,} steps | {rate_text} steps/s | "
         f"return {number(RETURN_MEAN, '7.2f')} | "
         f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
         f"flag {number(FLAG_RATE, '.2f')} ({number(WINDOW_EPISODES, '.0f')} ep) | "

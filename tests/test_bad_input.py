@@ -61,7 +61,9 @@ CASES = [
     (TRAIN + ["--level", "9-1"], r"unknown level '9-1': expected a stage"),
     (TRAIN + ["--action-set", "jump"], r"unknown action_set 'jump'"),
     (TRAIN + ["--algo", "sac"], r"unknown algorithm 'sac': expected one of ppo, dqn, dreamerv3, "
-                                      r"worldmodels$"),
+                                      r"worldmodels, latent_dqn$"),
+    (TRAIN + ["--algo", "latent_dqn", "--set", "phase_updates=0"],
+     r"bad setting phase_updates=0: expected an integer >= 1$"),
     (TRAIN + ["--algo", "worldmodels", "--set", "es_population=1"],
      r"bad setting es_population=1: expected an integer >= 2$"),
     (TRAIN + ["--algo", "worldmodels", "--set", "es_in_dream=maybe"],

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.slow
 STOP_ITERS = 6  # the shared runs' (conftest.STOP_ITERS)
 
 
-@pytest.fixture(params=["ppo", "dqn", "dreamerv3", "worldmodels"])
+@pytest.fixture(params=["ppo", "dqn", "dreamerv3", "worldmodels", "latent_dqn"])
 def interrupted_and_resumed(request, interrupted_runs):
     return interrupted_runs(request.param)
 

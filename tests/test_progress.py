@@ -3,7 +3,9 @@
 import csv
 from types import SimpleNamespace
 
-from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
+from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine, format_progress
+
+NAN = float("nan")
 
 
 def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
@@ -21,6 +23,31 @@ def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
     out = capsys.readouterr().out
     assert "return - | x_pos - (max -) | flag - (- ep)" in out
     assert out.rstrip().endswith(" | replayed/env step 64 (target 64)")
+
+
+def test_progress_line_says_what_each_world_models_stage_did():
+    def line(numbers, learner=None, sampled=NAN):
+        return format_progress("t", {
+            "training_iteration": 2, "time_this_iter_s": 2.0, "world_models": numbers,
+            "env_runners": {"num_env_steps_sampled": sampled},
+            "learners": {"default_policy": learner or {}}})
+
+    # Metrics of stages not run in an iteration are NaN in its result (RLlib's window of 1).
+    assert line({"episodes_collected": 8.0, "stage": 0.0}, sampled=400).endswith(
+        "200.0 steps/s | return - | x_pos - (max -) | flag - (- ep) | 0:00:00 | collected 8 "
+        "random episodes")
+    assert line({"episodes_collected": NAN, "vae_epochs": 1.0},
+                {"vae_recon_mse": 0.01884, "vae_recon_ssim": 0.6441, "vae_kl": 15.32}).endswith(
+        "-- steps/s | return - | x_pos - (max -) | flag - (- ep) | 0:00:00 | V epoch 1: recon "
+        "mse 0.0188, ssim 0.644, kl 15.3".replace("--", "     -"))
+    assert line({"vae_epochs": NAN, "mdn_epochs": 3.0},
+                {"mdn_z_nll": -0.5234, "mdn_reward_mse": 0.241, "mdn_done_bce": 0.0312}
+                ).endswith("| M epoch 3: z nll -0.523, reward mse 0.2410, end bce 0.0312")
+    assert line({"mdn_epochs": NAN, "generation": 12.0, "es_fitness_best": 61.21,
+                 "es_fitness_mean": 30.48, "es_fitness_worst": -3.1, "es_x_pos_furthest": 1020.0,
+                 "es_candidate_actors": 2.0}, sampled=800).endswith(
+        "| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1, furthest x_pos 1,020, "
+        "2 actor(s)")
 
 
 def test_the_flag_rate_stops_a_trial_only_over_a_full_window():

@@ -14,6 +14,7 @@ EXPERIMENTS = {
     "dqn": "tune_configs.dqn_mario",
     "dreamerv3": "tune_configs.dreamerv3_mario",
     "worldmodels": "tune_configs.worldmodels_mario",
+    "latent_dqn": "tune_configs.latent_dqn_mario",
 }
 
 PRESET_NAMES = ("debug", "cpu", "gpu")

@@ -14,8 +14,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
+import numpy as np
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-from ray.rllib.connectors.env_to_module.frame_stacking import FrameStackingEnvToModule
+from ray.rllib.connectors.common.frame_stacking import FrameStacking
 from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
@@ -253,6 +255,22 @@ def with_mario_module(config: AlgorithmConfig, module_class: type, settings: Map
     )
 
 
+class ChannelFrameStackingEnvToModule(FrameStacking):
+    """RLlib's `FrameStackingEnvToModule` (`FrameStacking` on env runners) for frames of any
+    channel count: RLlib 2.60 stacks them along the last axis (`np.concatenate(..., axis=2)`,
+    oldest first) but declares the stacked space only for one channel (it asserts
+    `shape[-1] == 1`). [64, 64, 3] RGB frames stack to [64, 64, 3 x num_frames]; gray
+    [84, 84, 1] ones to [84, 84, num_frames], as RLlib's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, as_learner_connector=False, **kwargs)
+
+    def _convert_individual_space(self, obs_space):
+        return gym.spaces.Box(low=np.concatenate([obs_space.low] * self.num_frames, axis=-1),
+                              high=np.concatenate([obs_space.high] * self.num_frames, axis=-1),
+                              dtype=obs_space.dtype)
+
+
 @dataclasses.dataclass(frozen=True)
 class FrameStack:
     """Connector factories that stack the last `num_frames` single frames, for the config's
@@ -264,8 +282,8 @@ class FrameStack:
 
     num_frames: int
 
-    def env_to_module(self, env=None, spaces=None, device=None) -> FrameStackingEnvToModule:
-        return FrameStackingEnvToModule(num_frames=self.num_frames)
+    def env_to_module(self, env=None, spaces=None, device=None) -> FrameStacking:
+        return ChannelFrameStackingEnvToModule(num_frames=self.num_frames)
 
     def learner(self, input_observation_space=None, input_action_space=None) -> FrameStackingLearner:
         return FrameStackingLearner(num_frames=self.num_frames)

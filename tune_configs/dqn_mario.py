@@ -108,9 +108,16 @@ STOP = {STOP_TIMESTEPS: 5_000_000}
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
     """The DQN config for the named presets (applied left to right) and explicit overrides."""
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
-    config = (
+    config = dqn_config(settings).learners(learner_class=MarioDQNLearner)  # + importance weights
+    return apply_common(config, settings, algo=ALGO, module_class=MarioDuelingQRLM,
+                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+
+
+def dqn_config(settings: dict[str, Any], frame_stack: int = FRAME_STACK) -> DQNConfig:
+    """`StackedReplayDQN`'s config from resolved settings: everything but the module, learner
+    and what `apply_common` adds (also the base of `tune_configs/latent_dqn_mario.py`)."""
+    return (
         DQNConfig(algo_class=StackedReplayDQN)
-        .learners(learner_class=MarioDQNLearner)  # adds importance-weight statistics
         .training(
             lr=settings["lr"],
             gamma=settings["gamma"],
@@ -125,7 +132,7 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
             replay_buffer_config={
                 "type": ReplayBuffer,
                 "capacity": settings["buffer_capacity"],
-                "num_frames": FRAME_STACK,
+                "num_frames": frame_stack,
                 "alpha": settings["per_alpha"],
                 "beta": settings["per_beta"],
                 "beta_anneal_steps": settings["beta_anneal_steps"],
@@ -142,5 +149,3 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
         )
         .reporting(min_sample_timesteps_per_iteration=settings["steps_per_iteration"])
     )
-    return apply_common(config, settings, algo=ALGO, module_class=MarioDuelingQRLM,
-                        obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

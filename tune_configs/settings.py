@@ -152,6 +152,8 @@ RULES: dict[str, Rule] = {
     "es_population": _number(2, integer=True), "es_sigma0": _POSITIVE,
     "es_episodes_per_candidate": _COUNT, "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
     "dream_horizon": _COUNT,
+    # latent DQN
+    "phase_updates": _COUNT,
 }
 """What each setting allows, and the types `--set` parses it as. Env settings are checked by
 `MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives

@@ -217,7 +217,8 @@ class StackedFramePrioritizedEpisodeReplayBuffer(PrioritizedEpisodeReplayBuffer)
     def _stack_space(self, episode: SingleAgentEpisode) -> gym.spaces.Box:
         """The stacked observation space, built once (a Box costs ~0.2 ms)."""
         if self._stacked_space is None:
-            low = np.repeat(episode.observation_space.low, self.num_frames, axis=-1)
-            high = np.repeat(episode.observation_space.high, self.num_frames, axis=-1)
+            # Frames concatenated oldest first on the last axis, as `stack` does.
+            low = np.concatenate([episode.observation_space.low] * self.num_frames, axis=-1)
+            high = np.concatenate([episode.observation_space.high] * self.num_frames, axis=-1)
             self._stacked_space = gym.spaces.Box(low, high, dtype=episode.observation_space.dtype)
         return self._stacked_space

@@ -15,8 +15,7 @@ A batch is for V or for M, never both, and says which by its columns:
     V: "obs" [N, 64, 64, C] uint8 frames.
     M: "mu", "log_var" [B, T+1, z_size] (V's posterior, from which z is drawn per update, as [1]'s
        code does), "actions", "rewards", "ends", "mask" [B, T].
-Only the part a batch trains gets gradients; `compute_gradients` drops the other part's (None),
-which RLlib's `apply_gradients` cannot take, and its optimizer leaves them alone.
+Only the part a batch trains gets gradients (`SkipsUntrainedParts`).
 
 Metrics, under `learners/default_policy/` in each result while the part trains:
     vae_loss, vae_reconstruction (squared error summed over a frame's pixels), vae_kl (nats, before
@@ -36,7 +35,18 @@ SSIM_MAX_FRAMES = 64
 """Frames of a V batch whose SSIM is computed (a few ms per update)."""
 
 
-class WorldModelsLearner(TorchLearner):
+class SkipsUntrainedParts:
+    """A TorchLearner mixin for modules whose parts learn from different losses: a part the loss
+    did not reach has `None` gradients, which RLlib 2.60's `apply_gradients` cannot take
+    (`torch.isfinite(None)`); they are dropped, and torch's optimizers leave parameters without a
+    gradient alone (no step, no moment update)."""
+
+    def compute_gradients(self, loss_per_module, **kwargs):
+        grads = super().compute_gradients(loss_per_module, **kwargs)
+        return {ref: grad for ref, grad in grads.items() if grad is not None}
+
+
+class WorldModelsLearner(SkipsUntrainedParts, TorchLearner):
     """V's and M's losses and optimizers (see the module doc)."""
 
     @override(TorchLearner)
@@ -80,11 +90,6 @@ class WorldModelsLearner(TorchLearner):
             "mdn_reward_mse": losses["reward"].detach(), "mdn_done_bce": losses["done"].detach(),
         }, key=module_id, window=1)
         return losses["total"]
-
-    @override(TorchLearner)
-    def compute_gradients(self, loss_per_module, **kwargs):
-        grads = super().compute_gradients(loss_per_module, **kwargs)
-        return {ref: grad for ref, grad in grads.items() if grad is not None}
 
     @torch.no_grad()
     def encode(self, frames, module_id: str = "default_policy"):

@@ -7,7 +7,8 @@ is its frames t-3..t, with zeros only before the episode's first frame. It must 
   - what the module was fed while acting (RLlib's env-to-module frame stacking);
   - PPO: the learner connector's stacks for the same steps (RLlib's FrameStackingLearner, with
     PPO's learner pipeline, bootstrap step included);
-  - DQN: the replay buffer's stacks for o_t and o_t+n;
+  - DQN and latent DQN (64x64 RGB frames, 3 channels each, stacked by our channel-aware
+    connector): the replay buffer's stacks for o_t and o_t+n;
   - `evaluate`: the stacks its connector pipeline builds when it replays the episode.
 """
 
@@ -89,7 +90,15 @@ def dqn_run():
     runner.stop()
 
 
-@pytest.mark.parametrize("run", ["ppo_run", "dqn_run"])
+@pytest.fixture(scope="module")
+def latent_dqn_run():
+    # Its own fragment: n_step (1) step per env per sample() call.
+    runner, config, chunks, fed = sample_and_record("latent_dqn", calls=170, fragment="auto")
+    yield runner, config, chunks, fed
+    runner.stop()
+
+
+@pytest.mark.parametrize("run", ["ppo_run", "dqn_run", "latent_dqn_run"])
 def test_acting_stacks_are_the_episodes_last_four_frames(run, request):
     _, _, chunks, fed = request.getfixturevalue(run)
     frames = frames_by_step(chunks)
@@ -122,8 +131,9 @@ def test_ppo_learner_stacks_equal_the_acting_stacks(ppo_run):
     assert all(np.array_equal(acted[key], learned[key]) for key in acted)
 
 
-def test_dqn_replay_stacks_equal_the_acting_stacks(dqn_run):
-    _, config, chunks, fed = dqn_run
+@pytest.mark.parametrize("run", ["dqn_run", "latent_dqn_run"])
+def test_dqn_replay_stacks_equal_the_acting_stacks(run, request):
+    _, config, chunks, fed = request.getfixturevalue(run)
     frames = frames_by_step(chunks)
     replay = StackedFramePrioritizedEpisodeReplayBuffer(capacity=10_000, num_frames=NUM_FRAMES)
     replay.add(copy.deepcopy(chunks))
@@ -141,7 +151,7 @@ def test_dqn_replay_stacks_equal_the_acting_stacks(dqn_run):
     assert all(np.array_equal(obs[key], fed[key]) for key in acted)
 
 
-@pytest.mark.parametrize("run", ["ppo_run", "dqn_run"])
+@pytest.mark.parametrize("run", ["ppo_run", "dqn_run", "latent_dqn_run"])
 def test_evaluate_builds_the_same_stacks(run, request):
     runner, _, chunks, _ = request.getfixturevalue(run)
     frames = frames_by_step(chunks)

@@ -1,0 +1,101 @@
+"""Latent DQN's learner: DQN's (`MarioDQNLearner`: double Q, n-step, prioritized replay weights)
+in alternating phases with the world model's.
+
+Updates go in phases of `phase_updates` each, starting with the world model:
+    world model  the VAE's loss ([1]: summed L2 plus KL floored at 0.5 x z) on the newest frame of
+                 each replayed observation and next observation, plus the dynamics model's: the
+                 squared error of its predicted next z (against the VAE's mean of the next
+                 observation's newest frame, fixed) and of its predicted reward (the replayed
+                 reward: the n-step return when `n_step` > 1). The Q streams get no gradient.
+    Q            RLlib's DQN loss on the latent state; the world model is frozen (the latent is
+                 computed under `no_grad`, and its optimizer gets no gradient).
+The TD errors that prioritized replay needs are computed in both phases.
+
+Metrics (under `learners/default_policy/`): `wm_phase` (1 in a world-model update, 0 in a Q one),
+`wm_recon_mse` and `wm_recon_ssim` (V's reconstruction of the frames, pixels in [0, 1]), `wm_kl`,
+`dynamics_z_mse`, `dynamics_reward_mse`, and RLlib's DQN metrics (`qf_mean`, `qf_max`, `td_error`,
+`qf_loss`...), plus the prioritized-replay weights.
+
+[1] Ha & Schmidhuber 2018, https://arxiv.org/abs/1809.01999
+"""
+
+from __future__ import annotations
+
+import torch
+from ray.rllib.core.columns import Columns
+from ray.rllib.utils.annotations import override
+from ray.rllib.utils.typing import StateDict
+
+from custom_models.dqn.learner import MarioDQNLearner
+from custom_models.dreamer.metrics import ssim
+from custom_models.worldmodels.learner import SkipsUntrainedParts
+
+UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
+
+
+class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
+    """See the module doc. Settings come from the module's `model_config["latent"]`:
+    `phase_updates` and `world_model_lr`."""
+
+    def build(self) -> None:
+        super().build()
+        self.updates = 0
+
+    @override(MarioDQNLearner)
+    def configure_optimizers_for_module(self, module_id, config=None):
+        module = self._module[module_id]
+        latent = module.model_config["latent"]
+        world_model = list(module.vae.parameters()) + list(module.dynamics.parameters())
+        streams = list(module.streams.parameters())
+        for name, params, lr in (("world_model", world_model, latent["world_model_lr"]),
+                                 ("q", streams, config.lr)):
+            self.register_optimizer(module_id=module_id, optimizer_name=name,
+                                    optimizer=torch.optim.Adam(params), params=params,
+                                    lr_or_lr_schedule=lr)
+
+    def in_world_model_phase(self, module) -> bool:
+        return (self.updates // module.model_config["latent"]["phase_updates"]) % 2 == 0
+
+    @override(MarioDQNLearner)
+    def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
+        module = self._module[module_id]
+        q_loss = super().compute_loss_for_module(module_id=module_id, config=config, batch=batch,
+                                                 fwd_out=fwd_out)  # also the TD errors
+        world_model = self.in_world_model_phase(module)
+        self.updates += 1
+        self.metrics.log_value((module_id, "wm_phase"), float(world_model), window=1)
+        if not world_model:
+            return q_loss
+        return self._world_model_loss(module_id, module, batch)
+
+    def _world_model_loss(self, module_id, module, batch) -> torch.Tensor:
+        obs, next_obs = module.split_frames(batch[Columns.OBS]), \
+            module.split_frames(batch[Columns.NEXT_OBS])
+        frames = torch.cat([obs[:, -1], next_obs[:, -1]])  # the newest frames: [2B, 64, 64, C]
+        vae = module.vae.loss(frames)
+        predicted_z, predicted_reward = module.dynamics(module.latent(batch[Columns.OBS]),
+                                                        batch[Columns.ACTIONS])
+        target_z = module.latent(batch[Columns.NEXT_OBS])[:, -predicted_z.shape[-1]:]
+        z_mse = (predicted_z - target_z).pow(2).sum(-1).mean()
+        reward_mse = (predicted_reward - batch[Columns.REWARDS].float()).pow(2).mean()
+        with torch.no_grad():
+            sample = frames[:64]
+            reconstruction = module.vae.decode(module.vae.encode(sample)[0])
+            real = sample.float() / 255.0
+            self.metrics.log_dict({
+                "wm_recon_mse": (reconstruction - real).pow(2).mean(),
+                "wm_recon_ssim": ssim(reconstruction, real).mean(), "wm_kl": vae["kl"].detach(),
+                "dynamics_z_mse": z_mse.detach(), "dynamics_reward_mse": reward_mse.detach(),
+            }, key=module_id, window=1)
+        return vae["total"] + z_mse + reward_mse
+
+    @override(MarioDQNLearner)
+    def get_state(self, *args, **kwargs) -> StateDict:
+        state = super().get_state(*args, **kwargs)
+        state[UPDATES_KEY] = self.updates
+        return state
+
+    @override(MarioDQNLearner)
+    def set_state(self, state: StateDict) -> None:
+        super().set_state(state)
+        self.updates = state.get(UPDATES_KEY, self.updates)

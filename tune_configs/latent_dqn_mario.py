@@ -1,0 +1,64 @@
+"""Latent-space Dueling Double DQN on Super Mario Bros 1-1: DQN on World Models' latent state.
+
+This example
+    trains `StackedReplayDQN` (RLlib's DQN with our prioritized replay of single frames, stacked
+    at sampling, n-step returns) with `LatentDuelingQRLM` (World Models' VAE, a latent dynamics
+    model with a reward head, DQN's dueling head on the VAE means of the 4 stacked 64x64 RGB
+    frames) and `LatentDQNLearner` (phases of `phase_updates` updates: the world model, then Q
+    with the world model frozen). Everything not named below is DQN's (`tune_configs/dqn_mario.py`
+    gives each setting's source), so that the two compare at the same budget.
+
+How to run
+    mario-rllib train --algo latent_dqn --level 1-1                 # preset "cpu": a laptop
+    mario-rllib train --algo latent_dqn --level 1-1 --preset gpu    # a GPU learner
+    mario-rllib train --algo latent_dqn --preset debug --stop-iters 2
+    mario-rllib evaluate <checkpoint>
+    mario-rllib dream <checkpoint> --out recon.gif    # V's reconstructions, then the dynamics'
+
+Results to expect
+    docs/latent_dqn.md#learning-check.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray.rllib.algorithms.dqn import DQNConfig
+
+from custom_models.latent_dqn.learner import LatentDQNLearner
+from custom_models.latent_dqn.rl_module import LatentDuelingQRLM
+from tune_configs import dqn_mario
+from tune_configs.common import apply_common, resolve_settings
+
+ALGO = "latent_dqn"
+OBS_MODE = "rgb64"  # the World Models VAE's input ([1] Appendix A.1)
+FRAME_STACK = dqn_mario.FRAME_STACK  # 4 latents: Mario's motion, as DQN's 4 frames
+
+DEFAULTS: dict[str, Any] = {
+    **{key: value for key, value in dqn_mario.DEFAULTS.items() if key != "encoder"},
+    # One-step transitions: the dynamics model learns z_{t+1} and r_t from (z_t.., a_t); with
+    # n_step > 1 it would learn the n-step latent and return after a_t alone.
+    "n_step": 1,
+    "phase_updates": 1_000,  # updates per phase, world model first (about 3,000 agent steps)
+    "world_model_lr": 1e-4,  # [1]'s VAE learning rate; the dynamics model shares its optimizer
+}
+
+PRESETS: dict[str, dict[str, Any]] = {
+    name: dict(preset) for name, preset in dqn_mario.PRESETS.items()
+}
+PRESETS["debug"]["phase_updates"] = 3
+
+STOP = dqn_mario.STOP
+
+
+def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
+    """The latent DQN config for the named presets (applied left to right) and overrides."""
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    config = dqn_mario.dqn_config(settings, FRAME_STACK).learners(learner_class=LatentDQNLearner)
+    config = apply_common(config, settings, algo=ALGO, module_class=LatentDuelingQRLM,
+                          obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
+    return config.rl_module(model_config={
+        **config._model_config,
+        "latent": {"phase_updates": settings["phase_updates"],
+                   "world_model_lr": settings["world_model_lr"]},
+    })

@@ -64,7 +64,8 @@ DEFAULTS: dict[str, Any] = {
     # --- C (CMA-ES, [1] A.3/A.4: population 64, 16 rollouts each for CarRacing) ---
     "es_population": 64,
     "es_sigma0": 0.1,  # [1]'s code: initial sigma 0.1 around zero weights
-    "es_episodes_per_candidate": 1,  # Mario's 1-1 varies only by sticky actions and no-op starts
+    # 1-1's episodes differ only by their no-op start (0-30 no-ops; sticky actions are off).
+    "es_episodes_per_candidate": 1,
     "es_in_dream": False,  # True: score candidates in M's dream ([1] Section 4)
     "dream_temperature": 1.15,  # [1] Table 2: Doom's best transfer to the real game
     "dream_horizon": 1000,  # imagined steps, as the real episodes' limit

@@ -77,3 +77,32 @@ def test_encode_is_v_posterior_mean(learner):
         torch.as_tensor(frames))
     np.testing.assert_allclose(mu, expected_mu.detach().numpy(), rtol=1e-6)
     np.testing.assert_allclose(log_var, expected_log_var.detach().numpy(), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_dream_fitness_is_the_imagined_return_from_the_first_frame():
+    """`es_in_dream`: a candidate's fitness on an env runner is the mean return of `imagine`
+    from V's z of the given frame, with the runner's generator seeded as documented."""
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    from custom_models.worldmodels.algorithm import _play_candidates
+    from custom_models.worldmodels.imagine import imagine
+    from mario_rllib.env import register_mario_envs
+
+    register_mario_envs()
+    runner = SingleAgentEnvRunner(config=build_config("debug", seed=0))
+    try:
+        module = runner.module
+        params = np.random.default_rng(4).normal(0, 0.1, module.controller.num_parameters)
+        frame = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+        played, _ = _play_candidates(runner, candidates=[(7, params)], episodes=3,
+                                     first_frame=frame, temperature=1.15, horizon=20, seed=11)
+        assert [score["index"] for score in played] == [7]
+        module.controller.set_flat(params)
+        z0, _ = module.vae.encode(torch.as_tensor(frame[None]))
+        generator = torch.Generator().manual_seed(11 + (runner.worker_index or 0))
+        expected = imagine(module, z0.expand(3, -1), 20, temperature=1.15, generator=generator)
+        assert played[0]["fitness"] == pytest.approx(float(expected["return"].mean()), rel=1e-6)
+        assert played[0]["x_pos_max"] is None  # nothing was played in the game
+    finally:
+        runner.stop()

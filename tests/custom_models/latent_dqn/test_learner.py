@@ -17,15 +17,8 @@ PHASE = 3
 
 
 @pytest.fixture
-def learner():
-    import gymnasium as gym
-
-    config = build_config("debug", seed=0)
-    spaces = {DEFAULT_MODULE_ID: (gym.spaces.Box(0, 255, (64, 64, 12), np.uint8),
-                                  gym.spaces.Discrete(5))}
-    learner = config.build_learner(env=None, spaces=spaces)
-    learner.build()
-    return learner
+def learner(build_learner):
+    return build_learner(build_config("debug", seed=0), (64, 64, 12), 5)
 
 
 def _batch(rng, rows=8):

@@ -13,15 +13,8 @@ from tune_configs.worldmodels_mario import build_config
 
 
 @pytest.fixture
-def learner():
-    import gymnasium as gym
-
-    config = build_config("debug", seed=0)
-    spaces = {DEFAULT_MODULE_ID: (gym.spaces.Box(0, 255, (64, 64, 3), np.uint8),
-                                  gym.spaces.Discrete(7))}
-    learner = config.build_learner(env=None, spaces=spaces)
-    learner.build()
-    return learner
+def learner(build_learner):
+    return build_learner(build_config("debug", seed=0), (64, 64, 3), 7)
 
 
 def _weights(learner) -> dict[str, torch.Tensor]:

@@ -28,7 +28,7 @@ from ray.rllib.utils.typing import StateDict
 
 from custom_models.dqn.learner import MarioDQNLearner
 from custom_models.dreamer.metrics import ssim
-from custom_models.worldmodels.learner import SkipsUntrainedParts
+from custom_models.worldmodels.learner import METRIC_FRAMES, SkipsUntrainedParts
 
 UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
 
@@ -79,7 +79,7 @@ class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
         z_mse = (predicted_z - target_z).pow(2).sum(-1).mean()
         reward_mse = (predicted_reward - batch[Columns.REWARDS].float()).pow(2).mean()
         with torch.no_grad():
-            sample = frames[:64]
+            sample = frames[:METRIC_FRAMES]
             reconstruction = module.vae.decode(module.vae.encode(sample)[0])
             real = sample.float() / 255.0
             self.metrics.log_dict({

@@ -1,5 +1,7 @@
 """`evaluate` rebuilds what the checkpoint recorded, not what today's experiment file says."""
 
+from ray.rllib.connectors.common.frame_stacking import FrameStacking
+
 from mario_rllib.env import make_env
 from mario_rllib.evaluate import build_policy, describe_policy, evaluation_epsilon
 from tune_configs import load_experiment
@@ -7,7 +9,7 @@ from tune_configs import load_experiment
 
 def frame_stacking(policy):
     (stacking,) = [piece for piece in policy.env_to_module.connectors
-                   if type(piece).__name__ == "FrameStacking"]
+                   if isinstance(piece, FrameStacking)]
     return stacking.num_frames
 
 

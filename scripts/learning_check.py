@@ -11,6 +11,8 @@ and stochastic, and with a uniformly random policy, and writes:
 Usage (PPO at 200,000 agent steps takes about an hour per seed on a 2-core laptop):
     .venv/bin/python scripts/learning_check.py --algo ppo --steps 200000 --seeds 0 --out learning_check/ppo
     .venv/bin/python scripts/learning_check.py --algo dqn --steps 100000 --out learning_check/dqn
+    .venv/bin/python scripts/learning_check.py --algo worldmodels --steps 300000 \
+        --out learning_check/worldmodels
     # the checkpoint at or before 200,000 steps of a longer run (kept with --keep-checkpoints):
     .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 \
         --steps 200000 --out learning_check/ppo
@@ -35,7 +37,8 @@ EVAL_SEED = 10_000
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--algo", default="ppo", help="ppo or dqn (default: ppo)")
+    parser.add_argument("--algo", default="ppo",
+                        help="ppo, dqn, dreamerv3, worldmodels or latent_dqn (default: ppo)")
     parser.add_argument("--steps", type=int, default=200_000, help="agent steps of training")
     parser.add_argument("--seeds", default="0", help="comma-separated training seeds (default: 0)")
     parser.add_argument("--episodes", type=int, default=30,

@@ -27,8 +27,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import StateDict
 
 from custom_models.dqn.learner import MarioDQNLearner
-from custom_models.dreamer.metrics import ssim
-from custom_models.worldmodels.learner import METRIC_FRAMES, SkipsUntrainedParts
+from custom_models.worldmodels.learner import SkipsUntrainedParts, reconstruction_metrics
 
 UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
 
@@ -75,18 +74,15 @@ class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
         vae = module.vae.loss(frames)
         predicted_z, predicted_reward = module.dynamics(module.latent(batch[Columns.OBS]),
                                                         batch[Columns.ACTIONS])
-        target_z = module.latent(batch[Columns.NEXT_OBS])[:, -predicted_z.shape[-1]:]
+        with torch.no_grad():  # the VAE mean of o_t+1's newest frame, a fixed target
+            target_z = module.vae.encode(next_obs[:, -1])[0]
         z_mse = (predicted_z - target_z).pow(2).sum(-1).mean()
         reward_mse = (predicted_reward - batch[Columns.REWARDS].float()).pow(2).mean()
-        with torch.no_grad():
-            sample = frames[:METRIC_FRAMES]
-            reconstruction = module.vae.decode(module.vae.encode(sample)[0])
-            real = sample.float() / 255.0
-            self.metrics.log_dict({
-                "wm_recon_mse": (reconstruction - real).pow(2).mean(),
-                "wm_recon_ssim": ssim(reconstruction, real).mean(), "wm_kl": vae["kl"].detach(),
-                "dynamics_z_mse": z_mse.detach(), "dynamics_reward_mse": reward_mse.detach(),
-            }, key=module_id, window=1)
+        mse, similarity = reconstruction_metrics(module.vae, frames)
+        self.metrics.log_dict({
+            "wm_recon_mse": mse, "wm_recon_ssim": similarity, "wm_kl": vae["kl"].detach(),
+            "dynamics_z_mse": z_mse.detach(), "dynamics_reward_mse": reward_mse.detach(),
+        }, key=module_id, window=1)
         return vae["total"] + z_mse + reward_mse
 
     @override(MarioDQNLearner)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -47,9 +48,52 @@ def read_progress(experiment: Path) -> list[tuple[int, float]]:
                 for row in csv.DictReader(f)]
 
 
+_WORKER_LINE = re.compile(r"^(?:\x1b\[\d+m)?\(\w+ pid=(\d+)[^)]*\)(?:\x1b\[0m)? ?(.*)$")
+
+
+def without_ray_sigterm_tracebacks(output: str) -> str:
+    """`output` without the tracebacks Ray's worker processes print when they are stopped with
+    SIGTERM while Python runs a `__del__`: Ray's handler raises SystemExit there, and Python
+    prints an exception raised in `__del__` instead of raising it.
+
+    That is how Ray stops a trial's env runners when Tune kills the trial, which it does if the
+    trial's iteration is still running 10 s after a Ctrl-C (Ray 2.60's
+    `TuneController._cleanup_stopping_actors`):
+    noise from Ray, nothing lost (the trial resumes from its last checkpoint). Every other
+    traceback, from a worker or not, is kept.
+    """
+    lines = output.splitlines()
+    dropped: set[int] = set()
+    for start, line in enumerate(lines):
+        match = _WORKER_LINE.match(line)
+        if not match or match[2] != "Traceback (most recent call last):":
+            continue
+        pid, block = match[1], [start]
+        for index in range(start + 1, len(lines)):
+            following = _WORKER_LINE.match(lines[index])
+            if not following or following[1] != pid:
+                continue
+            block.append(index)
+            if following[2] and not following[2][0].isspace():  # the exception's own line
+                break
+        texts = [_WORKER_LINE.match(lines[index])[2] for index in block]
+        if texts[-1] == "SystemExit: 1" and any("in sigterm_handler" in t for t in texts):
+            before = start - 1  # Python's "Exception ignored in: <function ....__del__ ...>"
+            if before >= 0 and (m := _WORKER_LINE.match(lines[before])) and m[1] == pid \
+                    and m[2].startswith("Exception ignored in"):
+                block.append(before)
+            dropped.update(block)
+    return "\n".join(line for index, line in enumerate(lines) if index not in dropped)
+
+
 @pytest.fixture(scope="session")
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def ray_sigterm_tracebacks_removed():
+    return without_ray_sigterm_tracebacks
 
 
 @pytest.fixture(scope="session")

@@ -27,6 +27,7 @@ from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import StateDict
 
 from custom_models.dqn.learner import MarioDQNLearner
+from custom_models.latent_dqn.rl_module import LATENT, NEXT_LATENT
 from custom_models.worldmodels.learner import SkipsUntrainedParts, reconstruction_metrics
 
 UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
@@ -65,17 +66,17 @@ class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
         self.metrics.log_value((module_id, "wm_phase"), float(world_model), window=1)
         if not world_model:
             return q_loss
-        return self._world_model_loss(module_id, module, batch)
+        return self._world_model_loss(module_id, module, batch, fwd_out)
 
-    def _world_model_loss(self, module_id, module, batch) -> torch.Tensor:
+    def _world_model_loss(self, module_id, module, batch, fwd_out) -> torch.Tensor:
         obs, next_obs = module.split_frames(batch[Columns.OBS]), \
             module.split_frames(batch[Columns.NEXT_OBS])
         frames = torch.cat([obs[:, -1], next_obs[:, -1]])  # the newest frames: [2B, 64, 64, C]
         vae = module.vae.loss(frames)
-        predicted_z, predicted_reward = module.dynamics(module.latent(batch[Columns.OBS]),
-                                                        batch[Columns.ACTIONS])
-        with torch.no_grad():  # the VAE mean of o_t+1's newest frame, a fixed target
-            target_z = module.vae.encode(next_obs[:, -1])[0]
+        # The forward pass's latents (computed under no_grad, before this update's step): the
+        # dynamics model's input, and its target, the VAE mean of o_t+1's newest frame.
+        predicted_z, predicted_reward = module.dynamics(fwd_out[LATENT], batch[Columns.ACTIONS])
+        target_z = fwd_out[NEXT_LATENT][:, -module.vae.z_size:]
         z_mse = (predicted_z - target_z).pow(2).sum(-1).mean()
         reward_mse = (predicted_reward - batch[Columns.REWARDS].float()).pow(2).mean()
         mse, similarity = reconstruction_metrics(module.vae, frames)

@@ -22,7 +22,11 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from ray.rllib.algorithms.dqn.default_dqn_rl_module import QF_PREDS
+from ray.rllib.algorithms.dqn.default_dqn_rl_module import (
+    QF_NEXT_PREDS,
+    QF_PREDS,
+    QF_TARGET_NEXT_PREDS,
+)
 from ray.rllib.core.columns import Columns
 from ray.rllib.core.learner.utils import make_target_network
 from ray.rllib.core.rl_module.torch import TorchRLModule
@@ -34,6 +38,8 @@ from custom_models.dqn.rl_module import MarioDuelingQRLM, _Streams
 from custom_models.worldmodels.vae import ConvVAE
 
 DYNAMICS_UNITS = 512
+LATENT, NEXT_LATENT = "latent", "next_latent"
+"""`_forward_train`'s latent states of s and s' ([B, F x z]), which the world model's loss reads."""
 
 
 class LatentDynamics(nn.Module):
@@ -100,6 +106,19 @@ class LatentDuelingQRLM(MarioDuelingQRLM):
     def forward_target(self, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         # The target network's latent is the online VAE's: the VAE is not a Q parameter.
         return {QF_PREDS: self._target_streams(self.latent(batch[Columns.OBS]))}
+
+    @override(MarioDuelingQRLM)
+    def _forward_train(self, batch: dict[str, Any], **kwargs) -> dict[str, Any]:
+        """DQN's outputs (Q(s, .), and Q_online(s', .), Q_target(s', .) for the double-Q target)
+        with s and s' encoded once, not once per network: the latents, also in the output for
+        the world model's loss, are the same for all three (the target shares the online VAE)."""
+        obs, next_obs = batch[Columns.OBS], batch[Columns.NEXT_OBS]
+        latent, next_latent = torch.chunk(self.latent(torch.cat([obs, next_obs])), 2, dim=0)
+        out = {QF_PREDS: self.streams(latent), LATENT: latent, NEXT_LATENT: next_latent,
+               QF_TARGET_NEXT_PREDS: self._target_streams(next_latent)}
+        if self.uses_double_q:
+            out[QF_NEXT_PREDS] = self.streams(next_latent)
+        return out
 
     @override(MarioDuelingQRLM)
     def get_non_inference_attributes(self) -> list[str]:

@@ -63,3 +63,28 @@ def test_the_q_network_reads_the_vae_means_of_the_four_frames(learner):
     torch.testing.assert_close(latent, by_hand)
     q = module.compute_q_values({Columns.OBS: torch.as_tensor(obs)})["qf_preds"]
     torch.testing.assert_close(q, module.streams(by_hand))
+
+
+def test_each_observation_is_encoded_once_for_the_three_q_outputs_and_the_world_model(learner):
+    """The training pass encodes s and s' once; its Q values and the world model's loss are
+    those computed network by network, each encoding its own input."""
+    module = learner.module[DEFAULT_MODULE_ID]
+    batch = _batch(np.random.default_rng(5))[DEFAULT_MODULE_ID]
+    obs, next_obs = torch.as_tensor(batch[Columns.OBS]), torch.as_tensor(batch[Columns.NEXT_OBS])
+    actions = torch.as_tensor(batch[Columns.ACTIONS])
+    with torch.no_grad():
+        out = module.forward_train({Columns.OBS: obs, Columns.NEXT_OBS: next_obs})
+        expected = {
+            "qf_preds": module.compute_q_values({Columns.OBS: obs})["qf_preds"],
+            "qf_next_preds": module.compute_q_values({Columns.OBS: next_obs})["qf_preds"],
+            "qf_target_next_preds": module.forward_target({Columns.OBS: next_obs})["qf_preds"],
+        }
+        newest_next_frame = module.split_frames(next_obs)[:, -1]
+        z_mse = (module.dynamics(module.latent(obs), actions)[0]
+                 - module.vae.encode(newest_next_frame)[0]).pow(2).sum(-1).mean()
+    for key, value in expected.items():
+        torch.testing.assert_close(out[key], value)
+    results = learner.update(batch=MultiAgentBatch({DEFAULT_MODULE_ID: batch}, env_steps=8))
+    assert float(results[DEFAULT_MODULE_ID]["wm_phase"]) == 1.0  # the first update: the world's
+    assert float(results[DEFAULT_MODULE_ID]["dynamics_z_mse"]) == pytest.approx(float(z_mse),
+                                                                              rel=1e-5)

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 
 import numpy as np
 import pytest
@@ -36,8 +37,11 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli, tmp_path):
 
     page = tmp_path / "performance.md"
     shutil.copy(Path(__file__).resolve().parents[1] / "docs" / "performance.md", page)
-    result = cli("bench", "--quick", "--processes", "2", "--write-docs", str(page))
+    home = tmp_path / "home"  # where Ray makes a directory for each algorithm built outside Tune
+    result = cli("bench", "--quick", "--processes", "2", "--write-docs", str(page),
+                 env={**os.environ, "HOME": str(home)})
     assert result.returncode == 0, result.stderr
+    assert not list(home.glob("ray_results/*")), "bench left directories in ~/ray_results"
     lines = result.stdout.strip().splitlines()
     assert lines[-1] == f"wrote {page} and {page.with_suffix('.json')}"
     lines = lines[:-1]

@@ -13,11 +13,24 @@ JSON line.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 TARGETS = ("env", "sampling", "learner", "peer", "replay")
 SAMPLING_ENVS_PER_RUNNER = (4, 16)
 """`bench sampling`'s envs per runner: the `cpu` preset's before and now (1 x 1 is in `bench peer`)."""
+
+
+def stop(algorithm) -> None:
+    """`algorithm.stop()`, then the directory Ray made for it removed if it is empty: an algorithm
+    built outside Tune gets a new `~/ray_results/<date>_<time><random>` each time (Ray 2.60's
+    `Trainable._setup_logdir`), which a benchmark leaves empty."""
+    from ray.train.constants import DEFAULT_STORAGE_PATH
+
+    algorithm.stop()
+    logdir = Path(algorithm.logdir)
+    if logdir.parent == Path(DEFAULT_STORAGE_PATH) and logdir.is_dir() and not any(logdir.iterdir()):
+        logdir.rmdir()
 
 
 def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None = None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mario_rllib.bench import stop
 from mario_rllib.bench.sampling import Clocked, local_ray
 from tune_configs.common import available_cpus
 
@@ -75,7 +76,7 @@ def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
                 "samples_per_s": round(trained / clock["update"], 1),
             }
     finally:
-        algorithm.stop()
+        stop(algorithm)
         torch.set_num_threads(previous)
     return rows
 

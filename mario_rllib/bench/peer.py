@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from mario_rllib.bench import stop
 from mario_rllib.bench.sampling import local_ray, measure_sampling
 from tune_configs.common import available_cpus
 
@@ -44,7 +45,7 @@ def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -
             result = algorithm.train()
         sampled = steps() - start_steps
     finally:
-        algorithm.stop()
+        stop(algorithm)
     return {"agent_steps_per_s": round(sampled / elapsed, 1), "seconds": round(elapsed, 1),
             "update_share": round(clock["update"] / elapsed, 3),
             "training_intensity": round(result.get("training_intensity", float("nan")), 2)}

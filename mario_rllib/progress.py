@@ -133,7 +133,9 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
     flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
     many there are so far in brackets; `-` before the first episode ends),
-    for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`,
+    for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`
+    (`| burn-in 3,200/10,000 steps, no updates` before learning starts; latent DQN adds the share
+    of world-model updates: `| replayed/env step 10.7, world model 65%`),
     for World Models its stage (`| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1,
     furthest x_pos 1,020, 2 actors`),
     and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
@@ -164,15 +166,25 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
 
 def _replay_ratio(result: Mapping[str, Any]) -> str:
     """Replayed steps per sampled env step as it stands: DreamerV3's training ratio (and its
-    target), DQN's training intensity (once learning started)."""
+    target), DQN's training intensity once learning started, its burn-in before."""
     ratio = result.get("actual_training_ratio")
     if ratio is not None:
         target = result.get("config", {}).get("training_ratio")
         return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
     intensity = result.get("training_intensity")
-    if intensity is None or math.isnan(intensity):  # the burn-in: nothing replayed yet
+    if intensity is not None and not math.isnan(intensity):
+        return f" | replayed/env step {intensity:.1f}" + _latent_phase(result)
+    buffered = result.get("burn_in_buffered")  # DQN's burn-in: nothing replayed yet
+    if buffered is None or math.isnan(buffered):
         return ""
-    return f" | replayed/env step {intensity:.1f}"
+    starts = result.get("config", {}).get("num_steps_sampled_before_learning_starts")
+    return f" | burn-in {buffered:,.0f}" + (f"/{starts:,}" if starts else "") + " steps, no updates"
+
+
+def _latent_phase(result: Mapping[str, Any]) -> str:
+    """Latent DQN: the share of the iteration's updates that trained the world model."""
+    share = result.get("learners", {}).get("default_policy", {}).get("wm_phase")
+    return "" if share is None or math.isnan(share) else f", world model {share:.0%}"
 
 
 def _world_models(result: Mapping[str, Any]) -> str:

@@ -28,9 +28,11 @@ def test_train_prints_progress_and_writes_tune_outputs(interrupted_and_resumed):
     assert re.search(r"\] iter    1 \| +[\d,]+ steps \| +[\d.]+ steps/s \| return +[-\d.]+ \| "
                      # `-` until the first episode ends
                      r"x_pos +(\d+|-) \(max ([\d,]+|-)\) \| flag ([\d.]+|-) \((\d+|-) ep\) \| 0:\d\d:\d\d"
-                     # DreamerV3: its training ratio and target; DQN: its intensity; World
-                     # Models: its stage
-                     r"( \| replayed/env step [\d,]+ \(target [\d,]+\)| \| replayed/env step [\d.]+"
+                     # DreamerV3: its training ratio and target; DQN: its burn-in, then its
+                     # intensity (latent DQN: and its world-model share); World Models: its stage
+                     r"( \| replayed/env step [\d,]+ \(target [\d,]+\)"
+                     r"| \| burn-in [\d,]+/[\d,]+ steps, no updates"
+                     r"| \| replayed/env step [\d.]+(, world model \d+%)?"
                      r"| \| (collected|V epoch|M epoch|CMA-ES gen) .+)?$",
                      lines[0]), lines[0]
     if run["algo"] == "dqn":  # once learning starts, its intensity

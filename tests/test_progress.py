@@ -25,6 +25,25 @@ def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
     assert out.rstrip().endswith(" | replayed/env step 64 (target 64)")
 
 
+def test_progress_line_shows_dqns_burn_in_then_its_intensity():
+    def tail(result):
+        line = format_progress("t", {"training_iteration": 3, "time_this_iter_s": 2.0,
+                                     "config": {"num_steps_sampled_before_learning_starts": 10_000},
+                                     "env_runners": {"num_env_steps_sampled": 1_000}, **result})
+        return line.split("0:00:00")[1]
+
+    # A resumed trial's first iterations: no intensity in this process yet, the buffer filling.
+    assert tail({"training_intensity": NAN, "burn_in_buffered": 3_212.0}) == (
+        " | burn-in 3,212/10,000 steps, no updates")
+    assert tail({"training_intensity": 10.43, "burn_in_buffered": NAN}) == (
+        " | replayed/env step 10.4")
+    assert tail({"training_intensity": 10.43, "learners": {"default_policy": {
+        "wm_phase": 0.6485}}}) == " | replayed/env step 10.4, world model 65%"
+    assert tail({"training_intensity": 10.43, "learners": {"default_policy": {
+        "wm_phase": NAN}}}) == " | replayed/env step 10.4"
+    assert tail({}) == ""  # PPO
+
+
 def test_progress_line_says_what_each_world_models_stage_did():
     def line(numbers, learner=None, sampled=NAN):
         return format_progress("t", {

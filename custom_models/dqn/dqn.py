@@ -17,6 +17,9 @@ from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer
 
 TRAINING_INTENSITY = "training_intensity"
 """Result key: replayed samples per sampled agent step since learning (re)started."""
+BURN_IN_BUFFERED = "burn_in_buffered"
+"""Result key, during the burn-in only: agent steps in the replay buffer so far (learning starts at
+`num_steps_sampled_before_learning_starts`)."""
 
 
 class StackedReplayDQN(DQN):
@@ -37,6 +40,7 @@ class StackedReplayDQN(DQN):
     - `training_intensity` in each result: replayed samples per sampled agent step since
       learning started in this process (RLlib's `training_intensity` setting is a ratio it
       rounds and, in 2.60, divides by num_env_runners + 1; see `tune_configs/dqn_mario.py`).
+      During the burn-in, `burn_in_buffered` instead: the agent steps the buffer holds so far.
     """
 
     def _create_local_replay_buffer_if_necessary(self, config):
@@ -59,6 +63,7 @@ class StackedReplayDQN(DQN):
             buffer.lifetime_env_steps = sampled_before
         if buffer.get_added_timesteps() < self.config.num_steps_sampled_before_learning_starts:
             self._sample_and_store()  # the burn-in: no updates yet
+            self.metrics.log_value(BURN_IN_BUFFERED, buffer.get_added_timesteps(), window=1)
             return
         replayed_before = buffer.sampled_timesteps
         super().training_step()

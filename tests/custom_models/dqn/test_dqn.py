@@ -3,13 +3,16 @@ a restored trial goes on with (epsilon, beta, target sync) and what it redoes (t
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from ray.rllib.algorithms.algorithm import Algorithm
 from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, LEARNER_RESULTS
 
-from custom_models.dqn.dqn import TRAINING_INTENSITY
+from custom_models.dqn.dqn import BURN_IN_BUFFERED, TRAINING_INTENSITY
 from custom_models.dqn.learner import MarioDQNLearner
 from mario_rllib.env import register_mario_envs
+from mario_rllib.progress import format_progress
 from tune_configs import load_experiment
 from tune_configs.dqn_mario import rllib_training_intensity
 
@@ -39,6 +42,24 @@ def test_the_configured_intensity_is_what_runs_with_remote_env_runners(ray_local
         # An env that resets mid-call can add a step to a call of 6 (3 steps x 2 envs).
         assert trained / sampled == pytest.approx(8 / 3, rel=0.03)
         assert result[TRAINING_INTENSITY] == pytest.approx(8 / 3, rel=0.03)
+        assert math.isnan(result[BURN_IN_BUFFERED])  # the burn-in ended an iteration ago
+        assert "burn-in" not in format_progress("t", result)
+    finally:
+        algorithm.stop()
+
+
+def test_the_burn_in_reports_the_steps_buffered_so_far(ray_local):
+    register_mario_envs()
+    algorithm = load_experiment("dqn").build_config("debug", learning_starts=100_000).build_algo()
+    try:
+        for _ in range(2):
+            result = algorithm.train()
+            sampled = result[ENV_RUNNER_RESULTS]["num_env_steps_sampled_lifetime"]
+            buffered = algorithm.local_replay_buffer.get_added_timesteps()
+            assert result[BURN_IN_BUFFERED] == sampled == buffered
+            assert format_progress("t", result).endswith(
+                f" | burn-in {int(sampled):,}/100,000 steps, no updates")
+        assert algorithm.local_replay_buffer.sampled_timesteps == 0
     finally:
         algorithm.stop()
 

@@ -6,6 +6,7 @@ resume, evaluate and plot as for every algorithm): the world-model and Q metrics
 import csv
 import json
 import math
+import re
 
 import pytest
 
@@ -29,6 +30,17 @@ def test_world_model_and_q_metrics_reach_tune(trained):
         assert math.isfinite(float(last[f"learners/default_policy/{name}"])), name
     assert 0 <= float(last["learners/default_policy/wm_phase"]) <= 1
     assert 0 < float(last["learners/default_policy/wm_recon_mse"]) < 1
+
+
+def test_the_progress_line_shows_each_iterations_world_model_share(trained):
+    with (trained["trial"] / "progress.csv").open() as f:  # a resumed iteration's last row
+        share = {int(row["training_iteration"]): row["learners/default_policy/wm_phase"]
+                 for row in csv.DictReader(f)}
+    shown = re.findall(r"\] iter +(\d+) .*\| replayed/env step [\d.]+, world model (\d+)%$",
+                       trained["first_out"] + trained["resumed"].stdout, re.MULTILINE)
+    assert shown, trained["resumed"].stdout
+    for iteration, percent in shown:
+        assert int(percent) == round(100 * float(share[int(iteration)])), iteration
 
 
 def test_dream_reconstructs_then_predicts(trained, tmp_path, cli):

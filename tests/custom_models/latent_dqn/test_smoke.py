@@ -36,11 +36,14 @@ def test_the_progress_line_shows_each_iterations_world_model_share(trained):
     with (trained["trial"] / "progress.csv").open() as f:  # a resumed iteration's last row
         share = {int(row["training_iteration"]): row["learners/default_policy/wm_phase"]
                  for row in csv.DictReader(f)}
-    shown = re.findall(r"\] iter +(\d+) .*\| replayed/env step [\d.]+, world model (\d+)%$",
-                       trained["first_out"] + trained["resumed"].stdout, re.MULTILINE)
+    # An iteration redone after the interruption is printed twice: its last line is its last row.
+    lines = dict(re.findall(r"\] iter +(\d+) (.*)$",
+                            trained["first_out"] + "\n" + trained["resumed"].stdout, re.MULTILINE))
+    shown = {int(iteration): int(found[1]) for iteration, line in lines.items()
+             if (found := re.search(r"\| replayed/env step [\d.]+, world model (\d+)%$", line))}
     assert shown, trained["resumed"].stdout
-    for iteration, percent in shown:
-        assert int(percent) == round(100 * float(share[int(iteration)])), iteration
+    for iteration, percent in shown.items():
+        assert percent == round(100 * float(share[iteration])), iteration
 
 
 def test_dream_reconstructs_then_predicts(trained, tmp_path, cli):

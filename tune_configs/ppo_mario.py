@@ -24,6 +24,7 @@ from typing import Any
 
 from ray.rllib.algorithms.ppo import PPOConfig
 
+from custom_models.ppo.learner import MarioPPOLearner
 from custom_models.ppo.rl_module import MarioActorCriticRLM
 from tune_configs.common import (
     STOP_TIMESTEPS,
@@ -60,7 +61,12 @@ DEFAULTS: dict[str, Any] = {
     "minibatch_size": 256,  # uvipen: 8 envs x 512 steps in 16 minibatches = 256
     "train_batch_size": 2048,  # per learner; uvipen uses 4096 (8 envs x 512 steps)
     "vf_loss_coeff": 1.0,  # uvipen (total loss = actor + critic - beta * entropy)
-    "vf_clip_param": 10.0,  # RLlib's default; scaled returns with gamma 0.9 stay far below it
+    # uvipen's critic loss, a Huber loss (F.smooth_l1_loss): an error beyond 1 keeps a gradient
+    # of constant size. "squared" is RLlib's own, which clamps the *squared* error at
+    # vf_clip_param, so an error beyond sqrt(10) = 3.16 gives no gradient at all; running states'
+    # value targets are about 5-7 here (custom_models/ppo/learner.py, docs/training.md).
+    "vf_loss": "huber",
+    "vf_clip_param": 10.0,  # RLlib's default; only "squared" reads it (a bound on (V - target)^2)
     "grad_clip": 0.5,  # uvipen: clip_grad_norm_(..., 0.5)
     "use_kl_loss": False,  # uvipen uses the clipped objective only
 }
@@ -82,7 +88,9 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
     config = (
         PPOConfig()
-        .learners(learner_connector=FrameStack(FRAME_STACK).learner)
+        .learners(learner_class=MarioPPOLearner,
+                  learner_connector=FrameStack(FRAME_STACK).learner,
+                  learner_config_dict={"vf_loss": settings["vf_loss"]})
         .training(
             lr=(settings["lr"] if settings["lr_anneal_steps"] is None
                 else [[0, settings["lr"]], [settings["lr_anneal_steps"], 0.0]]),

@@ -131,6 +131,7 @@ RULES: dict[str, Rule] = {
     "train_batch_size": _COUNT, "encoder": _one_of("nature", "impala"),
     # PPO
     "lambda_": _number(0, 1), "clip_param": _POSITIVE, "vf_clip_param": _POSITIVE,
+    "vf_loss": _one_of("huber", "squared"),
     "entropy_coeff": _number(0), "vf_loss_coeff": _number(0), "num_epochs": _COUNT,
     "minibatch_size": _COUNT, "use_kl_loss": _BOOL, "lr_anneal_steps": _COUNT,
     # DQN

@@ -127,44 +127,106 @@ def add_env_args(parser: argparse.ArgumentParser) -> None:
                        "(default: 0, off)")
 
 
+ENV_FLAGS = {"level": "levels", "action_set": "action_set", "obs_mode": "obs_mode",
+             "frame_skip": "frame_skip", "max_episode_steps": "max_episode_steps",
+             "reward_shaping": "reward_shaping", "noop_max": "noop_max",
+             "sticky_action_prob": "sticky_action_prob"}
+"""`add_env_args`' destinations -> `MarioEnvConfig` fields."""
+
+
 def env_config_from_args(args: argparse.Namespace):
+    """The env of `add_env_args`' flags; a flag left at None takes `MarioEnvConfig`'s default."""
     from mario_rllib.env import MarioEnvConfig
 
-    return MarioEnvConfig(
-        levels=args.level, action_set=args.action_set, obs_mode=args.obs_mode,
-        frame_skip=args.frame_skip, max_episode_steps=args.max_episode_steps,
-        reward_shaping=args.reward_shaping, noop_max=args.noop_max,
-        sticky_action_prob=args.sticky_action_prob,
-    )
+    return MarioEnvConfig(**{field: getattr(args, dest) for dest, field in ENV_FLAGS.items()
+                             if getattr(args, dest) is not None})
 
 
 def _add_play(subparsers) -> None:
+    from mario_rllib.agents import DEFAULT_AGENT
+
     parser = subparsers.add_parser(
         "play",
-        help="play episodes with a random agent and summarise them (a baseline and a smoke test)",
-        description="Play seeded episodes with a uniformly random policy; print one row per "
-        "episode and a summary (flag rate, furthest x_pos, return).",
+        help="watch an agent play: a shipped one (no training needed), a checkpoint's, or random",
+        description="Play seeded episodes with an agent shipped in the package (--list shows "
+        f"them and their evaluations; default: {DEFAULT_AGENT}), the agent of a checkpoint "
+        "directory of `mario-rllib train`, or 'random' (uniformly random actions: a baseline). "
+        "Prints each episode's furthest x_pos and whether it reached the flag, and a summary; "
+        "--video records the first episode. Episode i is reset with seed S+i, and a sampling "
+        "agent draws its actions from that seed too, so `--seed S --episodes 1` replays an "
+        "episode. No Ray is started. A checkpoint is pickled code: load only trusted ones.",
     )
+    parser.add_argument("agent", nargs="?", default=DEFAULT_AGENT,
+                        help=f"a shipped agent's name (default: {DEFAULT_AGENT}), a checkpoint "
+                        "directory, or 'random'")
+    parser.add_argument("--list", action="store_true",
+                        help="list the shipped agents with their metadata and exit")
     parser.add_argument("--episodes", type=int, default=3, help="episodes to play (default: 3)")
     parser.add_argument("--seed", type=int, default=0,
                         help="episode i is reset with seed+i (default: 0)")
+    parser.add_argument("--video", default=None, type=user_path, metavar="OUT.mp4|OUT.gif",
+                        help="record the first episode")
+    how = parser.add_mutually_exclusive_group()
+    how.add_argument("--greedy", dest="policy", action="store_const", const="greedy",
+                     help="take the most likely action (default for a checkpoint)")
+    how.add_argument("--stochastic", dest="policy", action="store_const", const="stochastic",
+                     help="sample actions (a shipped agent acts as its metadata says)")
     add_env_args(parser)
-    parser.set_defaults(func=_run_play)
+    # None = not given: a trained agent plays on the env it was trained on, and takes only
+    # --level and --max-episode-steps; the random agent takes MarioEnvConfig's defaults.
+    parser.set_defaults(func=_run_play, **dict.fromkeys(ENV_FLAGS))
 
 
 def _run_play(args: argparse.Namespace) -> int:
-    from mario_rllib.env import make_env
-    from mario_rllib.rollout import RandomPolicy, play
+    from mario_rllib import agents
 
+    if args.list:
+        shipped = agents.shipped_agents()
+        print("\n".join(agents.describe(name, meta) for name, meta in shipped.items())
+              or "no agents are shipped with this install")
+        return 0
     if args.episodes < 1:
         raise ValueError(f"bad --episodes {args.episodes}: expected an integer >= 1")
+    if args.agent == "random":
+        return _play_random(args)
+    given = [f"--{dest.replace('_', '-')}" for dest in ENV_FLAGS
+             if getattr(args, dest) is not None and dest not in ("level", "max_episode_steps")]
+    if given:
+        raise ValueError(f"bad {given[0]}: a trained agent plays on the env it was trained on "
+                         f"(only --level and --max-episode-steps change it)")
+    from mario_rllib.evaluate import check_episode_args, evaluate
+
+    check_episode_args(args.level, args.max_episode_steps)  # before anything loads
+    _, meta = agents.resolve_agent(args.agent)
+    policy = args.policy or (meta["policy"] if meta else "greedy")
+    evaluate(args.agent, episodes=args.episodes, seed=args.seed,
+             stochastic=policy == "stochastic", level=args.level, report=None, video=args.video,
+             max_episode_steps=args.max_episode_steps)
+    return 0
+
+
+def _play_random(args: argparse.Namespace) -> int:
+    from mario_rllib.env import make_env
+    from mario_rllib.evaluate import VideoRecorder, check_video_path
+    from mario_rllib.rollout import RandomPolicy, play
+
+    if args.policy == "greedy":
+        raise ValueError("bad --greedy: the random agent has no greedy action")
+    if args.video:
+        check_video_path(args.video, "--video")
     config = env_config_from_args(args)
-    env = make_env(config)
+    env = make_env(config, **({"render_mode": "rgb_array"} if args.video else {}))
     print(f"random agent on {config.levels} ({config.action_set} actions, {config.obs_mode})")
+    recorder = (VideoRecorder(args.video, fps=60 / config.frame_skip) if args.video else None)
     try:
-        play(env, RandomPolicy(env.action_space, args.seed), args.episodes, args.seed)
+        play(env, RandomPolicy(env.action_space, args.seed), args.episodes, args.seed,
+             on_frame_of_first=(lambda env_: recorder.add(env_.render())) if recorder else None)
     finally:
         env.close()
+        if recorder is not None:
+            recorder.close()
+    if args.video:
+        print(f"video of episode 0: {args.video}")
     return 0
 
 
@@ -273,7 +335,8 @@ def _add_evaluate(subparsers) -> None:
         "may be a checkpoint_* directory, its trial directory (the newest checkpoint is used) or "
         "the RLModule directory. A checkpoint is pickled code: load only trusted ones.",
     )
-    parser.add_argument("checkpoint", type=user_path)
+    parser.add_argument("checkpoint", help="a checkpoint directory, or a shipped agent's name "
+                        "(`mario-rllib play --list`)")
     parser.add_argument("--episodes", type=int, default=10, help="default: 10")
     parser.add_argument("--seed", type=int, default=0,
                         help="episode i is reset with seed+i (default: 0)")
@@ -281,6 +344,10 @@ def _add_evaluate(subparsers) -> None:
                         help="sample actions from the policy (default: greedy)")
     parser.add_argument("--level", default=None,
                         help="evaluate on other stage(s) than the training ones")
+    parser.add_argument("--max-episode-steps", type=int, default=None,
+                        help="end (truncate) an episode after N agent steps: a greedy policy "
+                        "that stalls plays on until the game's clock ends the life, about 2,000 "
+                        "steps, where a clear of 1-1 takes about 400 (default: no limit)")
     parser.add_argument("--report", default="evaluation.json", type=user_path,
                         help="where to write the JSON report (default: ./evaluation.json)")
     parser.add_argument("--video", default=None, type=user_path, metavar="OUT.mp4|OUT.gif",
@@ -292,7 +359,8 @@ def _run_evaluate(args: argparse.Namespace) -> int:
     from mario_rllib.evaluate import evaluate
 
     evaluate(args.checkpoint, episodes=args.episodes, seed=args.seed, stochastic=args.stochastic,
-             level=args.level, report=args.report, video=args.video)
+             level=args.level, report=args.report, video=args.video,
+             max_episode_steps=args.max_episode_steps)
     return 0
 
 

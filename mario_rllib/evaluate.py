@@ -71,12 +71,14 @@ def find_module_dir(path: str | Path) -> Path:
 
 
 def load_module(path: str | Path):
-    """Load the RLModule of a mario-rllib checkpoint; one-line errors for anything else."""
+    """Load the RLModule of a shipped agent (by name) or of a mario-rllib checkpoint; one-line
+    errors for anything else."""
     from ray.rllib.core.rl_module.rl_module import RLModule
 
+    from mario_rllib.agents import resolve_agent
     from tune_configs import EXPERIMENTS
 
-    module_dir = find_module_dir(path)
+    module_dir = find_module_dir(resolve_agent(str(path))[0])
     warn_pickled_code()
     try:
         module = RLModule.from_checkpoint(str(module_dir))
@@ -106,8 +108,9 @@ class ModulePolicy(rollout.Policy):
 
     `explore=True` samples from the module's action distribution (`forward_exploration`), except
     with `epsilon` set (a Q-learner): then the greedy action is replaced, with probability
-    epsilon, by a uniformly random one (its own RNG, seeded by `seed`). A DQN module's own
-    exploration follows its training schedule from step 0, i.e. epsilon 1.0: random play.
+    epsilon, by a uniformly random one (its own RNG). A DQN module's own exploration follows its
+    training schedule from step 0, i.e. epsilon 1.0: random play. Both draw from RNGs seeded
+    with each episode's seed, so an episode replays alone (`play --seed S --episodes 1`).
     """
 
     module: Any
@@ -122,9 +125,13 @@ class ModulePolicy(rollout.Policy):
     def __post_init__(self):
         self._rng = np.random.default_rng(self.seed)
 
-    def start(self, obs: np.ndarray) -> None:
+    def start(self, obs: np.ndarray, seed: int | None = None) -> None:
+        import torch
         from ray.rllib.env.single_agent_episode import SingleAgentEpisode
 
+        if seed is not None:  # sampled actions depend on the episode's seed alone
+            torch.manual_seed(seed)
+            self._rng = np.random.default_rng(seed)
         self.episode = SingleAgentEpisode(observations=[obs],
                                           observation_space=self.observation_space,
                                           action_space=self.action_space)
@@ -200,14 +207,30 @@ def check_video_path(path: str, flag: str) -> None:
         raise ValueError(f"bad {flag} {path!r}: expected a file name ending in .gif or .mp4")
 
 
-def make_trained_env(mario: dict, level: str | None = None, render: bool = False):
+def check_episode_args(level: str | None, max_episode_steps: int | None) -> None:
+    """One-line errors for `--level` and `--max-episode-steps` of evaluate and play."""
+    from mario_rllib.env.config import parse_levels
+
+    if level is not None:
+        parse_levels(level)
+    if max_episode_steps is not None and (isinstance(max_episode_steps, bool) or not isinstance(
+            max_episode_steps, int) or max_episode_steps < 1):
+        raise ValueError(f"bad --max-episode-steps {max_episode_steps!r}: expected an integer "
+                         f">= 1")
+
+
+def make_trained_env(mario: dict, level: str | None = None, render: bool = False,
+                     max_episode_steps: int | None = None):
     """The env a module was trained on, from its `model_config["mario"]` (other stages with
-    `level`, frames for a video with `render`); returns the env and its config dict."""
+    `level`, a time limit in agent steps with `max_episode_steps`, frames for a video with
+    `render`); returns the env and its config dict."""
     from mario_rllib.env import MarioEnvConfig, make_env
 
     env_config = dict(mario["env_config"])
     if level is not None:
         env_config["levels"] = level
+    if max_episode_steps is not None:
+        env_config["max_episode_steps"] = max_episode_steps
     env_config["render_mode"] = "rgb_array" if render else None
     return make_env(MarioEnvConfig.from_dict(env_config)), env_config
 
@@ -215,19 +238,25 @@ def make_trained_env(mario: dict, level: str | None = None, render: bool = False
 def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: bool = False,
              level: str | None = None, report: str | None = None, video: str | None = None,
              video_scale: float = 1.0, video_max_frames: int | None = None,
+             max_episode_steps: int | None = None,
              print_fn: Callable[[str], None] = print) -> dict:
-    """Play `episodes` episodes (seeds seed, seed+1, ...), print a table and a summary, write
-    the JSON report (and a video of the first episode, resized by `video_scale`, at most
-    `video_max_frames` frames); return the report."""
+    """Play `episodes` episodes (seeds seed, seed+1, ...) with a checkpoint's agent or a shipped
+    agent (by name), print a table and a summary, write the JSON report (and a video of the
+    first episode, resized by `video_scale`, at most `video_max_frames` frames); return the
+    report."""
     import torch
+
+    from mario_rllib.agents import resolve_agent
 
     if episodes < 1:
         raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
     if video is not None:
         check_video_path(video, "--video")
+    check_episode_args(level, max_episode_steps)  # one-line errors before anything loads
     module, mario, module_dir = load_module(checkpoint)
     module.eval()
-    env, env_config = make_trained_env(mario, level, render=video is not None)
+    env, env_config = make_trained_env(mario, level, render=video is not None,
+                                       max_episode_steps=max_episode_steps)
     torch.manual_seed(seed)
     policy = build_policy(module, mario, env, explore=stochastic, seed=seed)
     how = describe_policy(mario, stochastic)
@@ -246,7 +275,8 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
         if recorder is not None:
             recorder.close()
     result = {
-        "checkpoint": str(Path(checkpoint).resolve()),
+        "checkpoint": str(checkpoint) if resolve_agent(str(checkpoint))[1]
+        else str(Path(checkpoint).resolve()),
         "module_dir": str(module_dir.resolve()),
         "algo": mario["algo"],
         "env_config": env_config,

@@ -82,7 +82,8 @@ def record(experiment: Path, out: Path, episodes: int,
         saved = checkpoint.stat().st_mtime
         at = ([row for row in rows if row.get("timestamp", 0) <= saved] or rows)[-1]
         params = json.loads((trial / "params.json").read_text())
-        entry = {"trial": trial.name, "seed": params["seed"], "checkpoint": str(checkpoint),
+        entry = {"trial": trial.name, "seed": params["seed"],
+                 "checkpoint": portable_path(checkpoint, experiment),
                  "agent_steps": int(at["num_env_steps_sampled_lifetime"]),
                  "wall_s": round(at["time_total_s"]), "finished": bool(rows[-1].get("done")),
                  "curve": [[row["num_env_steps_sampled_lifetime"],
@@ -109,6 +110,47 @@ def record(experiment: Path, out: Path, episodes: int,
     path.write_text(json.dumps(result, indent=1) + "\n")
     print_fn(f"recorded {experiment.name} in {path}")
     return path
+
+
+def result_rows(trial: Path) -> list[dict]:
+    """Every result Tune wrote for a trial, in order."""
+    return [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
+            if line.strip()]
+
+
+def checkpoint_iteration(checkpoint: Path) -> int:
+    """The training iteration a checkpoint of `mario-rllib train` was saved at (from its
+    `algorithm_state.pkl`: a checkpoint is pickled code, so only for checkpoints you trust)."""
+    import pickle
+
+    with (checkpoint / "algorithm_state.pkl").open("rb") as f:
+        return int(pickle.load(f)["training_iteration"])
+
+
+def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
+    """The trial's newest checkpoint taken at or before `steps` agent steps, and the result row
+    of its iteration (which maps it to its agent steps and training time)."""
+    rows = {row["training_iteration"]: row for row in result_rows(trial)}
+    best = None
+    for checkpoint in trial.glob("checkpoint_*"):
+        row = rows.get(checkpoint_iteration(checkpoint))
+        if row and row["num_env_steps_sampled_lifetime"] <= steps and (
+                best is None or row["training_iteration"] > best[1]["training_iteration"]):
+            best = (checkpoint, row)
+    if best is None:
+        raise ValueError(f"{trial}: no checkpoint at or before {steps:,} agent steps")
+    return best
+
+
+def portable_path(path: Path, experiment: Path) -> str:
+    """`path` as the docs may show it on any machine: relative to the current directory (the
+    project, where `results` runs) when it lies below it, else from the experiment's name on
+    (`ppo-1-1-s0/trial_.../checkpoint_000029`), never the absolute path of this machine."""
+    path = path.resolve()
+    try:
+        return str(path.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path.relative_to(experiment.resolve().parent))
 
 
 def hardware() -> str:

@@ -31,8 +31,9 @@ class Policy:
     frame stacking and recurrent state).
     """
 
-    def start(self, obs: np.ndarray) -> None:
-        """A new episode begins with `obs`."""
+    def start(self, obs: np.ndarray, seed: int | None = None) -> None:
+        """A new episode begins with `obs`, reset with `seed` (a policy that samples may seed
+        its own RNG with it, so that the episode replays alone)."""
 
     def act(self) -> int:
         raise NotImplementedError
@@ -103,7 +104,7 @@ def play_episode(env: gym.Env, policy: Policy, seed: int, episode: int = 0,
     noop_max = noop_max_of(env)
     noops = None if noop_max is None else noops_for_seed(seed, noop_max)
     obs, info = env.reset(seed=seed, options=None if noops is None else {"noops": noops})
-    policy.start(obs)
+    policy.start(obs, seed=seed)
     level = f"{info['world']}-{info['stage']}"
     episode_return, steps = 0.0, 0
     digest = hashlib.blake2b(digest_size=8)

@@ -16,13 +16,16 @@ Usage (PPO at 200,000 agent steps takes about an hour per seed on a 2-core lapto
     # the checkpoint at or before 200,000 steps of a longer run (kept with --keep-checkpoints):
     .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 \
         --steps 200000 --out learning_check/ppo
+    # the evaluated flag rate of a long run at milestones (each evaluated once, kept in
+    # <out>/milestones.json; run it again as the run goes on):
+    .venv/bin/python scripts/learning_check.py --experiment ray_results/ppo-1-1-s0 \
+        --milestones 250000,500000,1000000,1500000,2000000 --out learning_check/ppo_long
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import pickle
 import sys
 import time
 from pathlib import Path
@@ -31,6 +34,7 @@ from mario_rllib import rollout
 from mario_rllib.env import MarioEnvConfig, make_env
 from mario_rllib.evaluate import evaluate
 from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, train
+from mario_rllib.results import checkpoint_at, result_rows
 
 EVAL_SEED = 10_000
 
@@ -46,7 +50,21 @@ def main() -> int:
     parser.add_argument("--experiment", default=None,
                         help="evaluate this experiment's trials at --steps instead of training")
     parser.add_argument("--out", default="learning_check", help="output directory")
+    parser.add_argument("--milestones", default=None, metavar="STEPS1,STEPS2,...",
+                        help="with --experiment: evaluate the checkpoint at or before each of "
+                        "these agent-step counts, and draw the evaluated flag rate against "
+                        "agent steps (<out>/milestones.json, <out>/flag_rate.png)")
+    parser.add_argument("--max-episode-steps", type=int, default=None,
+                        help="with --milestones: end evaluation episodes after N agent steps "
+                        "(a clear of 1-1 takes about 400; a stalled greedy episode runs to the "
+                        "game's clock, about 2,000)")
     args = parser.parse_args()
+    if args.milestones:
+        if not args.experiment:
+            parser.error("--milestones needs --experiment")
+        return milestones(Path(args.experiment).resolve(),
+                          [int(part.replace("_", "")) for part in args.milestones.split(",")],
+                          args.episodes, Path(args.out).resolve(), args.max_episode_steps)
 
     out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
@@ -95,29 +113,73 @@ def main() -> int:
     return 0
 
 
-def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
-    """The trial's newest checkpoint taken at or before `steps` agent steps, and its result row.
+def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
+               max_episode_steps: int | None = None) -> int:
+    """Evaluate each trial at each milestone (greedy and stochastic, `episodes` distinct
+    episodes from seed 10000, each at most `max_episode_steps` long); write milestones.json and
+    the evaluated flag-rate curve. A milestone evaluated before (same checkpoint, same episodes
+    and cap) is read from milestones.json."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "milestones.json"
+    done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
+            for m in (json.loads(path.read_text()) if path.is_file() else [])}
+    for trial in sorted(experiment.glob("trial_*")):
+        for budget in budgets:
+            try:
+                checkpoint, row = checkpoint_at(trial, budget)
+            except ValueError as error:
+                print(f"skipped: {error}")
+                continue
+            key = (trial.name, checkpoint.name, episodes, max_episode_steps)
+            if key in done:
+                continue
+            entry = {"trial": trial.name, "checkpoint": checkpoint.name, "episodes": episodes,
+                     "max_episode_steps": max_episode_steps, "milestone": budget,
+                     "agent_steps": int(row["num_env_steps_sampled_lifetime"]),
+                     "train_minutes": round(row["time_total_s"] / 60, 1)}
+            for label, stochastic in (("greedy", False), ("stochastic", True)):
+                report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
+                                  stochastic=stochastic, max_episode_steps=max_episode_steps)
+                entry[label] = report["summary"]
+                entry[label]["flag_episode_seeds"] = [e["seed"] for e in report["episodes"]
+                                                      if e["flag_get"]]
+            done[key] = entry
+            path.write_text(json.dumps(sorted(done.values(), key=lambda m: (
+                m["trial"], m["agent_steps"], m["episodes"])), indent=1) + "\n")
+    entries = sorted(done.values(), key=lambda m: m["agent_steps"])
+    plot_flag_rate(entries, out / "flag_rate.png", experiment.name)
+    print(f"wrote {path} and {out / 'flag_rate.png'}")
+    return 0
 
-    A checkpoint records its training iteration (in `algorithm_state.pkl`: our own checkpoint,
-    so unpickling it is safe here); `result.json` maps iterations to step counts.
-    """
-    rows = {row["training_iteration"]: row for row in result_rows(trial)}
-    best = None
-    for checkpoint in trial.glob("checkpoint_*"):
-        with (checkpoint / "algorithm_state.pkl").open("rb") as f:
-            row = rows.get(pickle.load(f)["training_iteration"])
-        if row and row["num_env_steps_sampled_lifetime"] <= steps and (
-                best is None or row["training_iteration"] > best[1]["training_iteration"]):
-            best = (checkpoint, row)
-    if best is None:
-        raise SystemExit(f"{trial}: no checkpoint at or before {steps:,} agent steps")
-    return best
 
+def plot_flag_rate(entries: list[dict], path: Path, title: str) -> None:
+    """The evaluated flag rate (95% Wilson interval as bars) and furthest x_pos against agent
+    steps, greedy and stochastic."""
+    import matplotlib
 
-def result_rows(trial: Path) -> list[dict]:
-    """Every result Tune wrote for the trial, in order."""
-    return [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
-            if line.strip()]
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (rate, x_pos) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for label, marker in (("greedy", "s"), ("stochastic", "o")):
+        steps = [e["agent_steps"] for e in entries]
+        rates = [e[label]["flag_rate"] for e in entries]
+        low = [r - e[label]["flag_rate_ci95"][0] for r, e in zip(rates, entries, strict=True)]
+        high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, entries, strict=True)]
+        rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=label)
+        x_pos.plot(steps, [e[label]["x_pos_mean"] for e in entries], marker=marker, label=label)
+    episodes = sorted({e["episodes"] for e in entries})
+    rate.set_ylabel(f"flag rate over {'/'.join(map(str, episodes))} evaluation episodes")
+    x_pos.set_ylabel("furthest x_pos, mean")
+    x_pos.axhline(3161, color="gray", linestyle=":", label="the flag (x 3,161)")
+    for axis in (rate, x_pos):
+        axis.set_xlabel("agent steps")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    rate.set_ylim(-0.02, 1.02)
+    figure.suptitle(f"{title}: evaluated at checkpoints (seeds {EVAL_SEED}...)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
 
 
 def plot(experiment: Path, random_x_pos: float, path: Path, algo: str, steps: int) -> None:

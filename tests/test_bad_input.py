@@ -88,11 +88,22 @@ CASES = [
     (TRAIN + ["--address", "http://127.0.0.1:8265"],
      r"bad --address 'http://127\.0\.0\.1:8265': that is a job API address"),
     # play
-    (["play", "--level", "1-5"], r"unknown level '1-5'"),
-    (["play", "--level", "abc"], r"unknown level 'abc'"),
-    (["play", "--obs-mode", "gray64"], r"unknown obs_mode 'gray64'"),
-    (["play", "--frame-skip", "0"], r"bad frame_skip 0"),
+    (["play", "random", "--level", "1-5"], r"unknown level '1-5'"),
+    (["play", "random", "--level", "abc"], r"unknown level 'abc'"),
+    (["play", "random", "--obs-mode", "gray64"], r"unknown obs_mode 'gray64'"),
+    (["play", "random", "--frame-skip", "0"], r"bad frame_skip 0"),
+    (["play", "random", "--greedy"], r"bad --greedy: the random agent has no greedy action"),
     (["play", "--episodes", "0"], r"bad --episodes 0"),
+    (["play", "--level", "1-5"], r"unknown level '1-5'"),
+    (["play", "--obs-mode", "rgb64"], r"bad --obs-mode: a trained agent plays on the env it was "
+                                      r"trained on \(only --level and --max-episode-steps"),
+    (["play", "ppo-1-2"], r"no agent or checkpoint 'ppo-1-2': expected a shipped agent \("),
+    (["play", "random", "--video", "run.avi"], r"bad --video '.*run\.avi': expected a file name "
+                                                r"ending in \.gif or \.mp4"),
+    (["evaluate", "ppo-1-2"], r"no agent or checkpoint 'ppo-1-2': expected a shipped agent"),
+    (["evaluate", "two_trials/trial_a", "--max-episode-steps", "0"],
+     r"bad --max-episode-steps 0: expected an integer >= 1"),
+    (["play", "--max-episode-steps", "0"], r"bad --max-episode-steps 0: expected an integer"),
     # paths
     (["train", "--resume", "ray_results/nothing"], r"cannot resume '.*ray_results/nothing': no "
                                                    r"such directory"),

@@ -17,8 +17,8 @@ def test_help_lists_the_subcommands(cli):
         assert command in result.stdout
 
 
-def test_play_prints_a_row_per_episode_and_a_summary(cli):
-    result = cli("play", "--episodes", "2", "--seed", "3", "--max-episode-steps", "30")
+def test_play_random_prints_a_row_per_episode_and_a_summary(cli):
+    result = cli("play", "random", "--episodes", "2", "--seed", "3", "--max-episode-steps", "30")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["episode", "seed"])

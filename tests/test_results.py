@@ -22,6 +22,9 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
     assert record["settings"] == {"lr_anneal_steps": 1000}  # what --set changed, in the row too
     for trial in record["trials"]:
         assert trial["finished"] and trial["agent_steps"] == 128
+        # Where the project stands, not this machine's absolute path (docs travel).
+        assert trial["checkpoint"].startswith(f"ray_results/{record['experiment']}/trial_")
+        assert (tmp_path / trial["checkpoint"]).is_dir()
         for policy in ("greedy", "stochastic"):
             assert trial[policy]["episodes"] == 2 and trial[policy]["distinct_starts"] == 2
     table = (tmp_path / "docs" / "results.md").read_text()
@@ -45,3 +48,19 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
             if line.startswith("| PPO | 1-1 |")]
     assert len(rows) == 2 and any("exp" in row and "| defaults |" in row for row in rows)
     assert json.loads(record_file.read_text()) == record
+    (by_hand_record,) = (tmp_path / "docs" / "results" / "runs").glob("exp.json")
+    for trial in json.loads(by_hand_record.read_text())["trials"]:
+        assert trial["checkpoint"].startswith("exp/trial_")
+
+
+def test_recorded_paths_never_hold_this_machines_directories(tmp_path, monkeypatch):
+    from mario_rllib.results import portable_path
+
+    checkpoint = tmp_path / "runs" / "exp" / "trial_0" / "checkpoint_000001"
+    monkeypatch.chdir(tmp_path)
+    assert portable_path(checkpoint, tmp_path / "runs" / "exp") == \
+        "runs/exp/trial_0/checkpoint_000001"
+    elsewhere = tmp_path / "project"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # the experiment lies outside the project: from its name on
+    assert portable_path(checkpoint, tmp_path / "runs" / "exp") == "exp/trial_0/checkpoint_000001"

@@ -56,7 +56,7 @@ def update_once(build_learner, **settings):
 
 def value_head_moved(learner, before):
     after = learner.module[DEFAULT_MODULE_ID].vf.parameters()
-    return any(not torch.equal(a, b) for a, b in zip(after, before))
+    return any(not torch.equal(a, b) for a, b in zip(after, before, strict=True))
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -57,6 +57,11 @@ def user_path(text: str) -> str:
     return str(Path(text).expanduser().resolve())
 
 
+def storage_path(text: str) -> str:
+    """`--storage-path`: a URI (scheme://...) as given, a local path as `user_path` makes it."""
+    return text if "://" in text else user_path(text)
+
+
 def _positive_ints(flag: str, text: str | None) -> list[int]:
     """"1,4,16" -> [1, 4, 16]; None -> []."""
     if text is None:
@@ -196,7 +201,7 @@ def _run_play(args: argparse.Namespace) -> int:
                          f"(only --level and --max-episode-steps change it)")
     from mario_rllib.evaluate import check_episode_args, evaluate
 
-    check_episode_args(args.level, args.max_episode_steps)  # before anything loads
+    check_episode_args(args.level, args.max_episode_steps, args.seed, args.video)
     _, meta = agents.resolve_agent(args.agent)
     policy = args.policy or (meta["policy"] if meta else "greedy")
     evaluate(args.agent, episodes=args.episodes, seed=args.seed,
@@ -207,13 +212,12 @@ def _run_play(args: argparse.Namespace) -> int:
 
 def _play_random(args: argparse.Namespace) -> int:
     from mario_rllib.env import make_env
-    from mario_rllib.evaluate import VideoRecorder, check_video_path
+    from mario_rllib.evaluate import VideoRecorder, check_episode_args
     from mario_rllib.rollout import RandomPolicy, play
 
     if args.policy == "greedy":
         raise ValueError("bad --greedy: the random agent has no greedy action")
-    if args.video:
-        check_video_path(args.video, "--video")
+    check_episode_args(None, None, args.seed, args.video)
     config = env_config_from_args(args)
     env = make_env(config, **({"render_mode": "rgb_array"} if args.video else {}))
     print(f"random agent on {config.levels} ({config.action_set} actions, {config.obs_mode})")
@@ -280,7 +284,7 @@ def _add_train(subparsers) -> None:
                         help="checkpoint every N iterations, and at the end (default: 10)")
     parser.add_argument("--keep-checkpoints", type=int, default=5,
                         help="keep the N newest checkpoints per trial (default: 5)")
-    parser.add_argument("--storage-path", default="ray_results", type=user_path,
+    parser.add_argument("--storage-path", default="ray_results", type=storage_path,
                         help="where experiments go (default: ./ray_results)")
     parser.add_argument("--name", default=None,
                         help="experiment name (default: {level}__{algo}__{seed}__{timestamp})")
@@ -470,7 +474,7 @@ def _add_results(subparsers) -> None:
                         help="a setting for every experiment, as for train")
     parser.add_argument("--episodes", type=int, default=30,
                         help="evaluation episodes per policy and trial (default: 30)")
-    parser.add_argument("--storage-path", default="ray_results", type=user_path,
+    parser.add_argument("--storage-path", default="ray_results", type=storage_path,
                         help="where the experiments go (default: ./ray_results)")
     parser.add_argument("--out", default="docs/results", type=user_path,
                         help="records and figures go to OUT/, the table to OUT.md "
@@ -482,11 +486,16 @@ def _add_results(subparsers) -> None:
 
 def _run_results(args: argparse.Namespace) -> int:
     from mario_rllib import results
+    from mario_rllib.experiment import check_storage_path
+    from mario_rllib.paths import check_writable_dir
 
     if args.episodes < 1 or args.seeds < 1:
         raise ValueError(f"bad --episodes {args.episodes} or --seeds {args.seeds}: expected "
                          f"integers >= 1")
     out = Path(args.out)
+    check_writable_dir(out, "--out")
+    if not args.record:
+        check_storage_path(args.storage_path, "--storage-path")
     if args.record:
         for experiment in args.record:
             results.record(Path(experiment), out, args.episodes)

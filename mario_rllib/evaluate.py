@@ -207,10 +207,19 @@ def check_video_path(path: str, flag: str) -> None:
         raise ValueError(f"bad {flag} {path!r}: expected a file name ending in .gif or .mp4")
 
 
-def check_episode_args(level: str | None, max_episode_steps: int | None) -> None:
-    """One-line errors for `--level` and `--max-episode-steps` of evaluate and play."""
+def check_episode_args(level: str | None, max_episode_steps: int | None, seed: int = 0,
+                       video: str | None = None, report: str | None = None) -> None:
+    """One-line errors for the flags of evaluate and play, before anything loads."""
     from mario_rllib.env.config import parse_levels
+    from mario_rllib.paths import check_writable_dir
 
+    if video is not None:
+        check_video_path(video, "--video")
+    for flag, path in (("--video", video), ("--report", report)):
+        if path is not None:
+            check_writable_dir(Path(path).expanduser().absolute().parent, flag, path)
+    if not 0 <= seed < 2**31:
+        raise ValueError(f"bad --seed {seed}: expected an integer from 0 to 2**31 - 1")
     if level is not None:
         parse_levels(level)
     if max_episode_steps is not None and (isinstance(max_episode_steps, bool) or not isinstance(
@@ -250,9 +259,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
 
     if episodes < 1:
         raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
-    if video is not None:
-        check_video_path(video, "--video")
-    check_episode_args(level, max_episode_steps)  # one-line errors before anything loads
+    check_episode_args(level, max_episode_steps, seed, video, report)
     module, mario, module_dir = load_module(checkpoint)
     module.eval()
     env, env_config = make_trained_env(mario, level, render=video is not None,

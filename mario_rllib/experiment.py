@@ -27,6 +27,7 @@ from ray import tune
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
+from mario_rllib.paths import check_writable_dir
 from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 from tune_configs import load_experiment
 from tune_configs.common import (
@@ -276,15 +277,47 @@ def _reach(address: str, host_port: str) -> None:
         raise ValueError(f"cannot reach Ray at {address!r}: {one_line(error)}") from error
 
 
+def check_request(request: TrainRequest) -> None:
+    """One-line ValueErrors for the numbers, the name and the storage path of a request; nothing
+    is written and no Ray is started."""
+    counts = {"--num-samples": request.num_samples, "--checkpoint-every": request.checkpoint_every,
+              "--keep-checkpoints": request.keep_checkpoints,
+              "--stop-timesteps": request.stop_timesteps, "--stop-iters": request.stop_iters}
+    for flag, value in counts.items():
+        if value is not None and value < 1:
+            raise ValueError(f"bad {flag} {value}: expected an integer >= 1")
+    rate = request.stop_flag_rate
+    if rate is not None and not 0 < rate <= 1:
+        raise ValueError(f"bad --stop-flag-rate {rate:g}: expected a number in (0, 1]")
+    if not 0 <= request.seed < 2**31:
+        raise ValueError(f"bad --seed {request.seed}: expected an integer from 0 to 2**31 - 1")
+    if request.name is not None:
+        check_experiment_name(request.name)
+    check_storage_path(request.storage_path, "--storage-path")
+
+
+def check_experiment_name(name: str) -> None:
+    """An experiment's name is one directory under the storage path, never a path out of it."""
+    if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
+        raise ValueError(f"bad --name {name!r}: expected one directory name (no '/', not '.' "
+                         f"or '..'), e.g. ppo-1-1-s0")
+
+
+def check_storage_path(path: str, flag: str) -> None:
+    """A one-line ValueError unless `path` is a directory that exists or can be made here.
+
+    An object-store URI (s3://, gs://) is refused in one line: this version reads and writes
+    experiments on local or shared-mount paths only (it used to turn such a URI into a local
+    directory named 's3:')."""
+    if "://" in path:
+        raise ValueError(f"bad {flag} {path!r}: object storage URIs are not supported yet; give "
+                         f"a local directory or a shared mount (NFS) that every node sees")
+    check_writable_dir(path, flag)
+
+
 def train(request: TrainRequest) -> int:
     """Run the experiment through Tune; return 0 when every trial finished, 1 otherwise."""
-    if request.num_samples < 1:
-        raise ValueError(f"bad --num-samples {request.num_samples}: expected an integer >= 1")
-    if request.checkpoint_every < 1 or request.keep_checkpoints < 1:
-        raise ValueError(
-            f"bad checkpoint policy (--checkpoint-every {request.checkpoint_every}, "
-            f"--keep-checkpoints {request.keep_checkpoints}): expected integers >= 1"
-        )
+    check_request(request)
     # Everything that can be wrong with the request fails here, before Ray starts.
     experiment, config = build_param_space(request)
     local = request.address is None and not os.environ.get("RAY_ADDRESS")

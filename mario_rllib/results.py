@@ -26,7 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from mario_rllib.evaluate import evaluate
-from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, build_param_space, train
+from mario_rllib.experiment import (
+    EXPERIMENT_FILE,
+    TrainRequest,
+    build_param_space,
+    check_request,
+    train,
+)
 
 EVAL_SEED = 10_000
 """Evaluation episodes use seeds 10000.. (distinct no-op starts; never the training seeds)."""
@@ -45,6 +51,7 @@ def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
                              name=f"results__{algo}__{level}__{time.strftime('%Y%m%d-%H%M%S')}")
                 for algo in algos for level in levels]
     for request in requests:  # every experiment's config is checked before the first trains
+        check_request(request)
         build_param_space(request)
     status = 0
     try:

@@ -157,9 +157,10 @@ def _add_play(subparsers) -> None:
         f"them and their evaluations; default: {DEFAULT_AGENT}), the agent of a checkpoint "
         "directory of `mario-rllib train`, or 'random' (uniformly random actions: a baseline). "
         "Prints each episode's furthest x_pos and whether it reached the flag, and a summary; "
-        "--video records the first episode. Episode i is reset with seed S+i, and a sampling "
-        "agent draws its actions from that seed too, so `--seed S --episodes 1` replays an "
-        "episode. No Ray is started. A checkpoint is pickled code: load only trusted ones.",
+        "--video records the first episode. Episode i is reset with seed S+i, and a trained "
+        "agent that samples draws its actions from that seed too, so `--seed S --episodes 1` "
+        "replays an episode (with the same versions of torch and this package). No Ray is "
+        "started. A checkpoint is pickled code: load only trusted ones.",
     )
     parser.add_argument("agent", nargs="?", default=DEFAULT_AGENT,
                         help=f"a shipped agent's name (default: {DEFAULT_AGENT}), a checkpoint "
@@ -499,7 +500,8 @@ def _run_results(args: argparse.Namespace) -> int:
     if args.record:
         for experiment in args.record:
             results.record(Path(experiment), out, args.episodes)
-        print(f"wrote {results.write_report(out)}")
+        roots = [Path(experiment).resolve().parent for experiment in args.record]
+        print(f"wrote {results.write_report(out, roots)}")
         return 0
     return results.run(args.algo.split(","), args.levels.split(","), args.seeds,
                        preset=args.preset, stop_timesteps=args.stop_timesteps,

@@ -283,7 +283,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
             recorder.close()
     result = {
         "checkpoint": str(checkpoint) if resolve_agent(str(checkpoint))[1]
-        else str(Path(checkpoint).resolve()),
+        else str(resolve_agent(str(checkpoint))[0]),
         "module_dir": str(module_dir.resolve()),
         "algo": mario["algo"],
         "env_config": env_config,

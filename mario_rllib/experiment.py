@@ -278,8 +278,8 @@ def _reach(address: str, host_port: str) -> None:
 
 
 def check_request(request: TrainRequest) -> None:
-    """One-line ValueErrors for the numbers, the name and the storage path of a request; nothing
-    is written and no Ray is started."""
+    """One-line ValueErrors for the numbers, the name and the storage path of a request; no Ray
+    is started and nothing is left behind (the storage check makes and removes a directory)."""
     counts = {"--num-samples": request.num_samples, "--checkpoint-every": request.checkpoint_every,
               "--keep-checkpoints": request.keep_checkpoints,
               "--stop-timesteps": request.stop_timesteps, "--stop-iters": request.stop_iters}

@@ -13,7 +13,7 @@ def check_writable_dir(path: str | Path, flag: str, given: str | None = None) ->
     behind. The error names `given` (what the user typed; default: `path`)."""
     given = str(path) if given is None else given
     existing = Path(path).expanduser().absolute()
-    while not existing.exists():
+    while not os.path.lexists(existing):  # never raises (Path.exists may, in a closed directory)
         existing = existing.parent
     if not existing.is_dir():
         raise ValueError(f"bad {flag} {given!r}: {str(existing)!r} is a file, not a "

@@ -18,6 +18,7 @@ one: marked unfinished), so that the table holds every real run made.
 from __future__ import annotations
 
 import json
+import pickle
 import platform
 import statistics
 import time
@@ -63,7 +64,7 @@ def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
                 print_fn(f"not recorded: {error}")
                 status = 1
     finally:  # what was recorded is tabled, whatever happened to the rest of the grid
-        write_report(out)
+        write_report(out, [Path(storage_path)])
         print_fn(f"wrote {out.with_suffix('.md')}")
     return status
 
@@ -128,8 +129,6 @@ def result_rows(trial: Path) -> list[dict]:
 def checkpoint_iteration(checkpoint: Path) -> int:
     """The training iteration a checkpoint of `mario-rllib train` was saved at (from its
     `algorithm_state.pkl`: a checkpoint is pickled code, so only for checkpoints you trust)."""
-    import pickle
-
     with (checkpoint / "algorithm_state.pkl").open("rb") as f:
         return int(pickle.load(f)["training_iteration"])
 
@@ -140,7 +139,10 @@ def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
     rows = {row["training_iteration"]: row for row in result_rows(trial)}
     best = None
     for checkpoint in trial.glob("checkpoint_*"):
-        row = rows.get(checkpoint_iteration(checkpoint))
+        try:
+            row = rows.get(checkpoint_iteration(checkpoint))
+        except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError):
+            continue  # being written or pruned by a run that goes on
         if row and row["num_env_steps_sampled_lifetime"] <= steps and (
                 best is None or row["training_iteration"] > best[1]["training_iteration"]):
             best = (checkpoint, row)
@@ -190,8 +192,10 @@ def load_records(out: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
 
 
-def write_report(out: Path) -> Path:
-    """`<out>.md` (the table), a learning-curve PNG per record and the best agent's GIF."""
+def write_report(out: Path, roots: Sequence[Path] = ()) -> Path:
+    """`<out>.md` (the table), a learning-curve PNG per record and the best agent's GIF (made
+    from the best checkpoint where it is found: from here, or under one of `roots`, the
+    directories that hold the recorded experiments)."""
     records = load_records(out)
     lines = [
         "# Results",
@@ -235,8 +239,11 @@ def write_report(out: Path) -> Path:
         gif, source = out / "best.gif", out / "best.json"
         which = {"experiment": rec["experiment"], "trial": trial["trial"],
                  "agent_steps": trial["agent_steps"]}
-        if Path(trial["checkpoint"]).exists():
-            evaluate(trial["checkpoint"], episodes=1, seed=trial["greedy"]["best_episode_seed"],
+        found = [path for path in (Path(trial["checkpoint"]),
+                                   *(Path(root) / trial["checkpoint"] for root in roots))
+                 if path.is_dir()]
+        if found:
+            evaluate(str(found[0]), episodes=1, seed=trial["greedy"]["best_episode_seed"],
                      video=str(gif), video_scale=GIF_SCALE, video_max_frames=GIF_MAX_FRAMES,
                      print_fn=lambda _: None)
             source.write_text(json.dumps(which) + "\n")

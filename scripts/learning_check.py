@@ -146,7 +146,9 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
             done[key] = entry
             path.write_text(json.dumps(sorted(done.values(), key=lambda m: (
                 m["trial"], m["agent_steps"], m["episodes"])), indent=1) + "\n")
-    entries = sorted(done.values(), key=lambda m: m["agent_steps"])
+    entries = sorted((m for m in done.values()  # this call's evaluations, not older ones'
+                      if (m["episodes"], m["max_episode_steps"]) == (episodes, max_episode_steps)),
+                     key=lambda m: m["agent_steps"])
     plot_flag_rate(entries, out / "flag_rate.png", experiment.name)
     print(f"wrote {path} and {out / 'flag_rate.png'}")
     return 0
@@ -161,15 +163,19 @@ def plot_flag_rate(entries: list[dict], path: Path, title: str) -> None:
     import matplotlib.pyplot as plt
 
     figure, (rate, x_pos) = plt.subplots(1, 2, figsize=(10, 3.6))
-    for label, marker in (("greedy", "s"), ("stochastic", "o")):
-        steps = [e["agent_steps"] for e in entries]
-        rates = [e[label]["flag_rate"] for e in entries]
-        low = [r - e[label]["flag_rate_ci95"][0] for r, e in zip(rates, entries, strict=True)]
-        high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, entries, strict=True)]
-        rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=label)
-        x_pos.plot(steps, [e[label]["x_pos_mean"] for e in entries], marker=marker, label=label)
-    episodes = sorted({e["episodes"] for e in entries})
-    rate.set_ylabel(f"flag rate over {'/'.join(map(str, episodes))} evaluation episodes")
+    trials = sorted({e["trial"] for e in entries})
+    for trial in trials:
+        runs = [e for e in entries if e["trial"] == trial]
+        steps = [e["agent_steps"] for e in runs]
+        for label, marker in (("greedy", "s"), ("stochastic", "o")):
+            name = label if len(trials) == 1 else f"{trial}, {label}"
+            rates = [e[label]["flag_rate"] for e in runs]
+            low = [r - e[label]["flag_rate_ci95"][0] for r, e in zip(rates, runs, strict=True)]
+            high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, runs, strict=True)]
+            rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=name)
+            x_pos.plot(steps, [e[label]["x_pos_mean"] for e in runs], marker=marker, label=name)
+    episodes = entries[0]["episodes"] if entries else 0
+    rate.set_ylabel(f"flag rate, {episodes} evaluation episodes")
     x_pos.set_ylabel("furthest x_pos, mean")
     x_pos.axhline(3161, color="gray", linestyle=":", label="the flag (x 3,161)")
     for axis in (rate, x_pos):
@@ -177,7 +183,9 @@ def plot_flag_rate(entries: list[dict], path: Path, title: str) -> None:
         axis.grid(alpha=0.3)
         axis.legend(fontsize="small")
     rate.set_ylim(-0.02, 1.02)
-    figure.suptitle(f"{title}: evaluated at checkpoints (seeds {EVAL_SEED}...)")
+    cap = entries[0]["max_episode_steps"] if entries else None
+    figure.suptitle(f"{title}: evaluated at checkpoints (seeds {EVAL_SEED}..."
+                    + (f", episodes of at most {cap:,} steps" if cap else "") + ")")
     figure.tight_layout()
     figure.savefig(path, dpi=90)
 

@@ -102,21 +102,25 @@ def test_play_plays_the_shipped_agent_right_after_the_install(cli, tmp_path):
 
 
 @pytest.mark.slow
-def test_play_takes_a_checkpoint_and_a_sampled_episode_replays_alone(cli, interrupted_runs):
-    """A checkpoint path where a name goes; with --stochastic, episode seed+1 of a run of two
-    is the run of one from seed+1 (sampling is seeded per episode)."""
+def test_play_takes_a_checkpoint_and_a_sampled_episode_replays_alone(cli, interrupted_runs,
+                                                                     tmp_path):
+    """A checkpoint path where a name goes. Sampled actions are seeded per episode: episode
+    seed+1 of a run of two is, action for action (the trajectory digest), the run of one from
+    seed+1."""
     trial = interrupted_runs("ppo")["trial"]
-    two = cli("play", str(trial), "--stochastic", "--episodes", "2", "--seed", "5",
-              "--max-episode-steps", "40")
-    one = cli("play", str(trial), "--stochastic", "--episodes", "1", "--seed", "6",
-              "--max-episode-steps", "40")
-    assert two.returncode == 0 and one.returncode == 0, two.stderr[-2000:] + one.stderr[-2000:]
-
-    def row(out, episode):
-        line = next(line for line in out.splitlines() if re.match(rf"^\s+{episode}\s+6\s", line))
-        return line.split()[1:]
-
-    assert row(two.stdout, 1) == row(one.stdout, 0)
+    played = cli("play", str(trial), "--stochastic", "--episodes", "1", "--seed", "6",
+                 "--max-episode-steps", "40")
+    assert played.returncode == 0, played.stderr[-2000:]
+    assert re.search(r"^\s+0\s+6\s+6\s+1-1\s+40\s", played.stdout, re.M), played.stdout
+    runs = {}
+    for episodes, seed in ((2, 5), (1, 6)):
+        report = tmp_path / f"{episodes}.json"
+        result = cli("evaluate", str(trial), "--stochastic", "--episodes", str(episodes),
+                     "--seed", str(seed), "--max-episode-steps", "40", "--report", str(report))
+        assert result.returncode == 0, result.stderr[-2000:]
+        runs[episodes] = json.loads(report.read_text())["episodes"]
+    second, alone = runs[2][1], runs[1][0]
+    assert {**second, "episode": 0} == alone
 
 
 @pytest.mark.slow

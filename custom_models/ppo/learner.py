@@ -39,11 +39,13 @@ def value_loss(values: torch.Tensor, targets: torch.Tensor, kind: str) -> torch.
     """Per-sample value loss [B] of the values V(s) [B] against their targets [B]."""
     if kind == "huber":
         return F.smooth_l1_loss(values, targets, reduction="none", beta=HUBER_DELTA)
-    raise ValueError(f"bad vf_loss {kind!r}: expected one of {', '.join(VF_LOSSES)}")
+    raise ValueError(f"bad vf_loss {kind!r}: this learner computes 'huber'; 'squared' is "
+                     f"RLlib's own loss")
 
 
 class MarioPPOLearner(PPOTorchLearner):
-    """`learner_config_dict["vf_loss"]` picks the value loss (see the module docstring)."""
+    """`learner_config_dict["vf_loss"]` picks the value loss (see the module docstring). A
+    config without it (one pickled before the setting existed) keeps RLlib's loss."""
 
     @override(PPOTorchLearner)
     def build(self) -> None:

@@ -94,15 +94,46 @@ def test_rllibs_own_value_loss_ignores_errors_beyond_the_root_of_vf_clip_param(b
     assert value_head_moved(learner, before)
 
 
-def test_the_policy_terms_are_rllibs(build_learner):
-    """Same seeds, same batch: the policy loss and entropy logged under both value losses agree
-    (the value loss is the only difference)."""
-    torch.manual_seed(0)
-    _, _, _, huber = update_once(build_learner)
-    torch.manual_seed(0)
-    _, _, _, squared = update_once(build_learner, vf_loss="squared")
-    for key in ("policy_loss", "entropy"):
-        assert huber[key].peek() == pytest.approx(squared[key].peek(), rel=1e-6)
+def test_the_loss_is_rllibs_policy_terms_plus_a_masked_huber_value_term(build_learner):
+    """The learner's loss against one written out by hand (the PPO paper's clipped surrogate,
+    uvipen's smooth L1, the entropy bonus), on a batch with RLlib's loss mask: the masked rows
+    (the step RLlib adds to each episode chunk for bootstrapping) carry absurd targets and must
+    not count."""
+    from torch.nn import functional as F
+
+    config = build_config("debug", train_batch_size=BATCH, minibatch_size=BATCH, num_epochs=1)
+    learner = build_learner(config, (84, 84, 4), ACTIONS)
+    module = learner.module[DEFAULT_MODULE_ID]
+    rng = np.random.default_rng(1)
+    mask = torch.from_numpy(np.arange(BATCH) < 48)
+    targets = torch.where(mask, torch.from_numpy(rng.normal(3.0, 4.0, BATCH).astype(np.float32)),
+                          torch.tensor(1e6))
+    actions = torch.from_numpy(rng.integers(0, ACTIONS, BATCH))
+    batch = {Columns.OBS: torch.from_numpy(rng.integers(0, 256, (BATCH, 84, 84, 4), np.uint8)),
+             Columns.ACTIONS: actions, Columns.LOSS_MASK: mask,
+             Columns.ACTION_LOGP: torch.from_numpy(rng.normal(-2.0, 0.3, BATCH).astype(np.float32)),
+             Columns.ACTION_DIST_INPUTS: torch.zeros(BATCH, ACTIONS),
+             Postprocessing.ADVANTAGES: torch.from_numpy(rng.standard_normal(BATCH).astype(np.float32)),
+             Postprocessing.VALUE_TARGETS: targets}
+    fwd_out = module.forward_train(batch)
+    loss = learner.compute_loss_for_module(
+        module_id=DEFAULT_MODULE_ID, config=learner.config.get_config_for_module(DEFAULT_MODULE_ID),
+        batch=batch, fwd_out=fwd_out)
+
+    log_probs = torch.log_softmax(fwd_out[Columns.ACTION_DIST_INPUTS], -1)
+    ratio = torch.exp(log_probs[torch.arange(BATCH), actions] - batch[Columns.ACTION_LOGP])
+    advantages = batch[Postprocessing.ADVANTAGES]
+    surrogate = torch.min(advantages * ratio, advantages * ratio.clamp(0.8, 1.2))  # clip 0.2
+    entropy = -(log_probs.exp() * log_probs).sum(-1)
+    values = module.vf(fwd_out[Columns.EMBEDDINGS]).squeeze(-1)
+    huber = F.smooth_l1_loss(values, targets, reduction="none")  # beta 1, uvipen's default
+    expected = (-surrogate[mask].mean() + 1.0 * huber[mask].mean()  # vf_loss_coeff 1
+                - 0.01 * entropy[mask].mean())  # entropy_coeff 0.01
+    assert loss.item() == pytest.approx(expected.item(), rel=1e-5)
+    # The same gradient on the value head, where the absurd targets would dominate if counted.
+    grads = torch.autograd.grad(loss, module.vf.weight, retain_graph=True)[0]
+    np.testing.assert_allclose(grads, torch.autograd.grad(expected, module.vf.weight)[0],
+                               rtol=1e-4, atol=1e-7)
 
 
 @pytest.mark.parametrize("text, message", [

@@ -1,0 +1,40 @@
+"""`scripts/learning_check.py --milestones` on the session's PPO debug run, as the long run's
+evaluation uses it: each milestone's checkpoint evaluated once, kept, and drawn."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mario_rllib.results import checkpoint_at, checkpoint_iteration, result_rows
+
+pytestmark = pytest.mark.slow
+SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "learning_check.py"
+
+
+def test_milestones_evaluate_the_checkpoint_at_or_before_each_budget(interrupted_runs, tmp_path):
+    run = interrupted_runs("ppo")
+    steps = {row["training_iteration"]: int(row["num_env_steps_sampled_lifetime"])
+             for row in result_rows(run["trial"])}
+    kept = sorted(checkpoint_iteration(c) for c in run["trial"].glob("checkpoint_*"))
+    # The oldest kept checkpoint's steps, the newest's, and beyond the end (the newest again).
+    budgets = [steps[kept[0]], steps[kept[-1]], 10**9]
+    argv = [sys.executable, str(SCRIPT), "--experiment", str(run["experiment"]), "--milestones",
+            ",".join(map(str, budgets)), "--episodes", "2", "--max-episode-steps", "20",
+            "--out", str(tmp_path)]
+    first = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-3000:]
+    entries = json.loads((tmp_path / "milestones.json").read_text())
+    expected = {checkpoint_at(run["trial"], budget)[0].name for budget in budgets}
+    assert {e["checkpoint"] for e in entries} == expected  # the last two budgets share one
+    for entry in entries:
+        assert entry["agent_steps"] <= entry["milestone"] and entry["max_episode_steps"] == 20
+        for policy in ("greedy", "stochastic"):
+            assert entry[policy]["episodes"] == 2 and entry[policy]["steps_mean"] <= 20
+    assert (tmp_path / "flag_rate.png").stat().st_size > 0
+    # Run again as the training goes on: nothing is evaluated twice.
+    again = subprocess.run(argv, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "evaluating" not in again.stdout, again.stdout[-2000:]
+    assert json.loads((tmp_path / "milestones.json").read_text()) == entries

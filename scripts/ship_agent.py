@@ -113,7 +113,7 @@ def main() -> int:
     folder.mkdir(parents=True, exist_ok=True)
     module_dir = folder / agents.MODULE_DIR
     export(checkpoint, module_dir)
-    frame_stack = load_module(module_dir)[1]["frame_stack"]
+    mario = load_module(module_dir)[1]  # what trained it: env config, frame stack
 
     reports = {label: evaluate(str(module_dir), episodes=args.episodes, seed=EVAL_SEED,
                                stochastic=label == "stochastic",
@@ -125,7 +125,7 @@ def main() -> int:
                                     reports[label]["summary"]["x_pos_mean"]))
     record_reference(module_dir, folder / agents.REFERENCE_FILE, policy == "stochastic")
 
-    env_config = reports[policy]["env_config"]
+    env_config = mario["env_config"]
     summary, episodes = reports[policy]["summary"], reports[policy]["episodes"]
     flags = [e["seed"] for e in episodes if e["flag_get"]]
     best = min(flags, key=lambda s: next(e["steps"] for e in episodes if e["seed"] == s)) \
@@ -134,7 +134,7 @@ def main() -> int:
     metadata = {
         "algo": meta["algo"], "stage": env_config["levels"],
         "action_set": env_config["action_set"], "obs_mode": env_config["obs_mode"],
-        "frame_stack": frame_stack, "frame_skip": env_config["frame_skip"],
+        "frame_stack": mario["frame_stack"], "frame_skip": env_config["frame_skip"],
         "policy": policy,
         "policy_note": "sampled: each episode's actions are drawn with torch seeded by the "
                        "episode's seed" if policy == "stochastic" else "greedy: the most likely "

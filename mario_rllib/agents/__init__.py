@@ -7,7 +7,8 @@ Each agent is a folder here:
                              settings that trained it, and its evaluation over 100 episodes
     <name>/module/           the RLModule, as `RLModule.save_to_path` writes it, its weights stored
                              as float16 (half the bytes; loaded into the float32 module as it is
-                             built). Plain RLlib loads it: `RLModule.from_checkpoint(<name>/module)`
+                             built). Plain RLlib loads it, given an absolute path (a relative
+                             one is read as a URI): `RLModule.from_checkpoint(AGENTS_DIR / ...)`
     <name>/reference.npz     frame stacks the agent saw when it was shipped and its action logits
                              on them, so a test can check that today's code loads the same agent
 

@@ -260,6 +260,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
     if episodes < 1:
         raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
     check_episode_args(level, max_episode_steps, seed, video, report)
+    resolved, shipped = resolve_agent(str(checkpoint))  # a shipped agent's name, or a path
     module, mario, module_dir = load_module(checkpoint)
     module.eval()
     env, env_config = make_trained_env(mario, level, render=video is not None,
@@ -288,8 +289,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
         if recorder is not None:
             recorder.close()
     result = {
-        "checkpoint": str(checkpoint) if resolve_agent(str(checkpoint))[1]
-        else str(resolve_agent(str(checkpoint))[0]),
+        "checkpoint": str(checkpoint) if shipped else str(resolved),
         "module_dir": str(module_dir.resolve()),
         "algo": mario["algo"],
         "env_config": env_config,

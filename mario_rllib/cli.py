@@ -38,10 +38,10 @@ def _add_bench(subparsers) -> None:
                         help="sampling: envs per env runner to measure (default: "
                         "4,16; --quick: 1,2)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--write-docs", default=None, type=user_path, metavar="DOC.md",
+    parser.add_argument("--write-docs", default=None, type=local_path, metavar="DOC.md",
                         help="write the tables of DOC.md (between its bench markers) from this "
                         "run, and the report beside it as DOC.json")
-    parser.add_argument("--from-json", default=None, type=user_path, metavar="REPORT.json",
+    parser.add_argument("--from-json", default=None, type=local_path, metavar="REPORT.json",
                         help="with --write-docs: take the report from this file, measure "
                         "nothing")
     parser.add_argument("--quick", action="store_true",
@@ -53,13 +53,18 @@ def _add_bench(subparsers) -> None:
 def user_path(text: str) -> str:
     """A path argument as users type it: relative to the current directory, `~` expanded, a
     trailing slash allowed; absolute from here on (RLlib reads a relative checkpoint path as a
-    URI without a scheme)."""
-    return str(Path(text).expanduser().resolve())
+    URI without a scheme). A bucket's URI (s3://..., gs://...) stays as it is: experiments,
+    checkpoints and plots may live there (mario_rllib/storage.py)."""
+    from mario_rllib.storage import is_uri
+
+    return text if is_uri(text) else str(Path(text).expanduser().resolve())
 
 
-def storage_path(text: str) -> str:
-    """`--storage-path`: a URI (scheme://...) as given, a local path as `user_path` makes it."""
-    return text if "://" in text else user_path(text)
+def local_path(text: str) -> str:
+    """A path argument that must be on this machine (a video, a report, a docs page)."""
+    if "://" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is a URI: expected a local path")
+    return user_path(text)
 
 
 def _positive_ints(flag: str, text: str | None) -> list[int]:
@@ -170,7 +175,7 @@ def _add_play(subparsers) -> None:
     parser.add_argument("--episodes", type=int, default=3, help="episodes to play (default: 3)")
     parser.add_argument("--seed", type=int, default=0,
                         help="episode i is reset with seed+i (default: 0)")
-    parser.add_argument("--video", default=None, type=user_path, metavar="OUT.mp4|OUT.gif",
+    parser.add_argument("--video", default=None, type=local_path, metavar="OUT.mp4|OUT.gif",
                         help="record the first episode")
     how = parser.add_mutually_exclusive_group()
     how.add_argument("--greedy", dest="policy", action="store_const", const="greedy",
@@ -285,8 +290,12 @@ def _add_train(subparsers) -> None:
                         help="checkpoint every N iterations, and at the end (default: 10)")
     parser.add_argument("--keep-checkpoints", type=int, default=5,
                         help="keep the N newest checkpoints per trial (default: 5)")
-    parser.add_argument("--storage-path", default="ray_results", type=storage_path,
-                        help="where experiments go (default: ./ray_results)")
+    parser.add_argument("--max-failures", type=int, default=3,
+                        help="restore a trial that fails (its node lost, its driver killed) from "
+                        "its last checkpoint up to N times (default: 3; 0: fail at once)")
+    parser.add_argument("--storage-path", default="ray_results", type=user_path,
+                        help="where experiments go: a directory, a shared mount, s3://BUCKET/PREFIX "
+                        "or gs://BUCKET/PREFIX (default: ./ray_results)")
     parser.add_argument("--name", default=None,
                         help="experiment name (default: {level}__{algo}__{seed}__{timestamp})")
     parser.add_argument("--seed", type=int, default=0)
@@ -322,8 +331,8 @@ def _run_train(args: argparse.Namespace) -> int:
         sets=args.set, search=args.search, num_samples=args.num_samples,
         stop_timesteps=args.stop_timesteps, stop_flag_rate=args.stop_flag_rate,
         stop_iters=args.stop_iters, checkpoint_every=args.checkpoint_every,
-        keep_checkpoints=args.keep_checkpoints, storage_path=args.storage_path, name=args.name,
-        address=args.address,
+        keep_checkpoints=args.keep_checkpoints, max_failures=args.max_failures,
+        storage_path=args.storage_path, name=args.name, address=args.address,
     )
     if args.print_config:
         print_config(request)
@@ -353,9 +362,9 @@ def _add_evaluate(subparsers) -> None:
                         help="end (truncate) an episode after N agent steps: a greedy policy "
                         "that stalls plays on until the game's clock ends the life, about 2,000 "
                         "steps, where a clear of 1-1 takes about 400 (default: no limit)")
-    parser.add_argument("--report", default="evaluation.json", type=user_path,
+    parser.add_argument("--report", default="evaluation.json", type=local_path,
                         help="where to write the JSON report (default: ./evaluation.json)")
-    parser.add_argument("--video", default=None, type=user_path, metavar="OUT.mp4|OUT.gif",
+    parser.add_argument("--video", default=None, type=local_path, metavar="OUT.mp4|OUT.gif",
                         help="record the first episode")
     parser.set_defaults(func=_run_evaluate)
 
@@ -383,7 +392,7 @@ def _add_dream(subparsers) -> None:
         "is pickled code: load only trusted ones.",
     )
     parser.add_argument("checkpoint", type=user_path)
-    parser.add_argument("--out", required=True, type=user_path, metavar="OUT.gif|OUT.mp4")
+    parser.add_argument("--out", required=True, type=local_path, metavar="OUT.gif|OUT.mp4")
     parser.add_argument("--observe", type=int, default=5,
                         help="real frames the world model sees first (default: 5)")
     parser.add_argument("--horizon", type=int, default=45,
@@ -433,7 +442,7 @@ def _add_submit(subparsers) -> None:
     )
     parser.add_argument("--address", default="http://127.0.0.1:8265",
                         help="the job API (default: http://127.0.0.1:8265, a tunnel's end)")
-    parser.add_argument("--working-dir", default=".", type=user_path,
+    parser.add_argument("--working-dir", default=".", type=local_path,
                         help="directory uploaded as the job's working directory (default: .)")
     parser.add_argument("--wait", action="store_true",
                         help="follow the job to its end and exit 0 only if it succeeded")
@@ -475,9 +484,9 @@ def _add_results(subparsers) -> None:
                         help="a setting for every experiment, as for train")
     parser.add_argument("--episodes", type=int, default=30,
                         help="evaluation episodes per policy and trial (default: 30)")
-    parser.add_argument("--storage-path", default="ray_results", type=storage_path,
+    parser.add_argument("--storage-path", default="ray_results", type=user_path,
                         help="where the experiments go (default: ./ray_results)")
-    parser.add_argument("--out", default="docs/results", type=user_path,
+    parser.add_argument("--out", default="docs/results", type=local_path,
                         help="records and figures go to OUT/, the table to OUT.md "
                         "(default: docs/results)")
     parser.add_argument("--record", action="append", default=[], type=user_path,
@@ -488,7 +497,7 @@ def _add_results(subparsers) -> None:
 def _run_results(args: argparse.Namespace) -> int:
     from mario_rllib import results
     from mario_rllib.experiment import check_storage_path
-    from mario_rllib.paths import check_writable_dir
+    from mario_rllib.storage import check_writable_dir, locate
 
     if args.episodes < 1 or args.seeds < 1:
         raise ValueError(f"bad --episodes {args.episodes} or --seeds {args.seeds}: expected "
@@ -499,8 +508,8 @@ def _run_results(args: argparse.Namespace) -> int:
         check_storage_path(args.storage_path, "--storage-path")
     if args.record:
         for experiment in args.record:
-            results.record(Path(experiment), out, args.episodes)
-        roots = [Path(experiment).resolve().parent for experiment in args.record]
+            results.record(experiment, out, args.episodes)
+        roots = [str(locate(experiment).parent) for experiment in args.record]
         print(f"wrote {results.write_report(out, roots)}")
         return 0
     return results.run(args.algo.split(","), args.levels.split(","), args.seeds,
@@ -544,6 +553,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"mario-rllib {args.command}: error: {error}", file=sys.stderr)
         return 2
+    except OSError as error:  # a disk or a bucket failing mid-command (pyarrow's, the OS's)
+        if args.debug:
+            raise
+        from mario_rllib.storage import store_error
+
+        print(f"mario-rllib {args.command}: error: {store_error(error)} (--debug shows where)",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"mario-rllib {args.command}: interrupted", file=sys.stderr)
         return 130

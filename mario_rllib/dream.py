@@ -30,6 +30,7 @@ from mario_rllib.evaluate import (
     load_module,
     make_trained_env,
 )
+from mario_rllib.storage import locate
 
 HEADER = 24  # pixels above the panels for their titles (H.264 wants sizes in multiples of 8)
 GAP = 4
@@ -97,7 +98,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
         })
     imagined_steps = [s for s in steps if s["phase"] == IMAGINED]
     report = {
-        "checkpoint": str(Path(checkpoint).resolve()), "module_dir": str(module_dir.resolve()),
+        "checkpoint": str(locate(checkpoint)), "module_dir": str(module_dir),
         "level": env_config["levels"], "seed": seed, "observe": observe, "horizon": horizon,
         "frames": observe + horizon, "video": out,
         "summary": {

@@ -22,9 +22,10 @@ from typing import Any
 import numpy as np
 
 from mario_rllib import rollout
+from mario_rllib.storage import Location, locate
 
 MODULE_ID = "default_policy"
-_ALGORITHM_MODULE_DIR = Path("learner_group", "learner", "rl_module")
+_ALGORITHM_MODULE_DIR = "learner_group/learner/rl_module"
 _warned = False
 
 
@@ -37,28 +38,29 @@ def warn_pickled_code() -> None:
         _warned = True
 
 
-def find_module_dir(path: str | Path) -> Path:
-    """The RLModule inside an experiment, trial, algorithm, learner or RLModule checkpoint dir.
+def find_module_dir(path: str | Path) -> Location:
+    """The RLModule inside an experiment, trial, algorithm, learner or RLModule checkpoint dir,
+    on local disk or in a bucket (`s3://...`, `gs://...`).
 
     A trial directory (or an experiment directory of one trial) resolves to its newest
     checkpoint; an experiment of several trials is refused, with their names.
     """
-    # Absolute: RLlib reads a relative path as a URI without a scheme (pyarrow's ArrowInvalid).
-    root = Path(path).expanduser().resolve()
+    root = locate(path, "checkpoint")
     if not root.exists():
         raise ValueError(f"checkpoint {str(path)!r} does not exist")
     if not root.is_dir():
         raise ValueError(f"checkpoint {str(path)!r} is a file: expected a checkpoint directory")
-    checkpoints = sorted(root.glob("checkpoint_*"))
+    checkpoints = root.children("checkpoint_*")
     if not checkpoints:  # an experiment directory: one trial's checkpoints, never a silent pick
-        trials = sorted({p.parent.name for p in root.glob("*/checkpoint_*")})
+        trials = [trial for trial in root.children(dirs=True) if trial.children("checkpoint_*")]
         if len(trials) > 1:
             raise ValueError(
                 f"experiment {str(path)!r} has {len(trials)} trials: evaluate one of them, "
-                f"e.g. {str(Path(path) / trials[0])!r} (trials: {', '.join(trials)})")
-        checkpoints = sorted(root.glob("*/checkpoint_*"))
+                f"e.g. {str(root / trials[0].name)!r} "
+                f"(trials: {', '.join(trial.name for trial in trials)})")
+        checkpoints = trials[0].children("checkpoint_*") if trials else []
     if checkpoints:
-        root = max(checkpoints, key=lambda p: (p.stat().st_mtime, p.name))
+        root = max(checkpoints, key=lambda p: (p.mtime(), p.name))
     for candidate in (root / _ALGORITHM_MODULE_DIR / MODULE_ID, root / "rl_module" / MODULE_ID,
                       root / MODULE_ID, root):
         if (candidate / "module_state.pkl").is_file() or (candidate / "module_state").exists():
@@ -81,7 +83,7 @@ def load_module(path: str | Path):
     module_dir = find_module_dir(resolve_agent(str(path))[0])
     warn_pickled_code()
     try:
-        module = RLModule.from_checkpoint(str(module_dir))
+        module = RLModule.from_checkpoint(module_dir.path, filesystem=module_dir.fs)
     except Exception as error:  # unpickling can fail in as many ways as there are corruptions
         message = str(error).splitlines()[0] if str(error) else ""
         raise ValueError(
@@ -211,7 +213,7 @@ def check_episode_args(level: str | None, max_episode_steps: int | None, seed: i
                        video: str | None = None, report: str | None = None) -> None:
     """One-line errors for the flags of evaluate and play, before anything loads."""
     from mario_rllib.env.config import parse_levels
-    from mario_rllib.paths import check_writable_dir
+    from mario_rllib.storage import check_writable_dir
 
     if video is not None:
         check_video_path(video, "--video")
@@ -290,7 +292,7 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
             recorder.close()
     result = {
         "checkpoint": str(checkpoint) if shipped else str(resolved),
-        "module_dir": str(module_dir.resolve()),
+        "module_dir": str(module_dir),
         "algo": mario["algo"],
         "env_config": env_config,
         "seed": seed,

@@ -16,6 +16,7 @@ import socket
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,8 +28,15 @@ from ray import tune
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
-from mario_rllib.paths import check_writable_dir
 from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
+from mario_rllib.storage import (
+    Location,
+    check_writable,
+    keep_credentials_out_of_ray,
+    locate,
+    location_of,
+    one_line,
+)
 from tune_configs import load_experiment
 from tune_configs.common import (
     ENV_KEYS,
@@ -69,6 +77,9 @@ class TrainRequest:
     stop_iters: int | None = None
     checkpoint_every: int = 10
     keep_checkpoints: int = 5
+    max_failures: int = 3
+    """Tune restores a failed trial (its node lost, its actor killed) from its last checkpoint
+    up to this many times (`FailureConfig`); a crashed env runner is RLlib's to restart."""
     storage_path: str = "ray_results"
     name: str | None = None
     address: str | None = None
@@ -189,12 +200,6 @@ def _differs(a: Any, b: Any) -> bool:
         return repr(a) != repr(b)
 
 
-def one_line(error: BaseException) -> str:
-    """An exception as one line: its first line, or its type's name when it has no message."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 def resources_per_trial(config) -> dict[str, float]:
     """CPUs and GPUs one trial asks Ray for, counted as RLlib places it: the driver (with a local
     learner when num_learners is 0), the env runners and the remote learners. `config` is an
@@ -286,6 +291,8 @@ def check_request(request: TrainRequest) -> None:
     for flag, value in counts.items():
         if value is not None and value < 1:
             raise ValueError(f"bad {flag} {value}: expected an integer >= 1")
+    if request.max_failures < 0:
+        raise ValueError(f"bad --max-failures {request.max_failures}: expected an integer >= 0")
     rate = request.stop_flag_rate
     if rate is not None and not 0 < rate <= 1:
         raise ValueError(f"bad --stop-flag-rate {rate:g}: expected a number in (0, 1]")
@@ -303,16 +310,53 @@ def check_experiment_name(name: str) -> None:
                          f"or '..'), e.g. ppo-1-1-s0")
 
 
-def check_storage_path(path: str, flag: str) -> None:
-    """A one-line ValueError unless `path` is a directory that exists or can be made here.
+def check_storage_path(path: str, flag: str) -> Location:
+    """The Location of `--storage-path`, or a one-line ValueError unless this process can write
+    there: a local directory (or shared mount) that exists or can be made, or a bucket prefix
+    (`s3://`, `gs://`) that exists with credentials that may write (mario_rllib/storage.py)."""
+    location = locate(path, flag)
+    check_writable(location, flag, path)
+    return location
 
-    An object-store URI (s3://, gs://) is refused in one line: this version reads and writes
-    experiments on local or shared-mount paths only (it used to turn such a URI into a local
-    directory named 's3:')."""
-    if "://" in path:
-        raise ValueError(f"bad {flag} {path!r}: object storage URIs are not supported yet; give "
-                         f"a local directory or a shared mount (NFS) that every node sees")
-    check_writable_dir(path, flag)
+
+@ray.remote(num_cpus=0)
+def _read_marker(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except OSError:
+        return None
+
+
+def check_every_node_sees(storage: Location, given: str) -> None:
+    """A one-line ValueError unless every alive node of the cluster sees the local directory
+    `storage` as this process does: a marker written here must be read back by a task on each
+    node. Tune places a trial's driver on any node, and each driver writes its checkpoints under
+    the storage path (Ray checks it at the first checkpoint, in
+    ray/train/_internal/storage.py); a directory on one node's own disk fails there, after the
+    experiment has started. Nothing is left behind."""
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
+    nodes = [node for node in ray.nodes() if node["Alive"]]
+    if len(nodes) < 2:
+        return
+    made = not storage.exists()
+    storage.make_dir()
+    marker, token = storage / f".mario-rllib-shared-{uuid.uuid4().hex}", uuid.uuid4().hex
+    try:
+        marker.write_text(token)
+        seen = ray.get([_read_marker.options(scheduling_strategy=NodeAffinitySchedulingStrategy(
+            node["NodeID"], soft=False)).remote(marker.path) for node in nodes], timeout=120)
+    finally:
+        storage.fs.delete_file(marker.path)
+    blind = [node for node, text in zip(nodes, seen, strict=True) if text != token]
+    if blind:
+        if made:
+            storage.fs.delete_dir(storage.path)
+        where = ", ".join(f"{node['NodeManagerAddress']} ({node['NodeID'][:8]})" for node in blind)
+        raise ValueError(
+            f"bad --storage-path {given!r}: {len(blind)} of the cluster's {len(nodes)} nodes do "
+            f"not see it ({where}), and a trial may run on any node; give a bucket "
+            f"(s3://BUCKET/PREFIX, gs://BUCKET/PREFIX) or a shared mount that every node sees")
 
 
 def train(request: TrainRequest) -> int:
@@ -326,7 +370,7 @@ def train(request: TrainRequest) -> int:
         trials = len(list(generate_variants(config.to_dict())))
         config.callbacks(on_algorithm_init=LocalLearnerThreads(learner_threads(config, trials)))
     stop = stop_criteria(request, experiment.STOP)
-    storage = Path(request.storage_path).expanduser().resolve()
+    storage = locate(request.storage_path, "--storage-path")
     name = request.name or experiment_name(config.env_config["levels"], request.algo, request.seed)
     experiment_dir = storage / name
     if experiment_dir.exists():
@@ -335,7 +379,10 @@ def train(request: TrainRequest) -> int:
             f"`mario-rllib train --resume {experiment_dir}` or pick another --name"
         )
     init_ray(request.address)  # nothing is written before the cluster answers
-    experiment_dir.mkdir(parents=True)
+    keep_credentials_out_of_ray()
+    if not local and storage.local:
+        check_every_node_sees(storage, request.storage_path)
+    experiment_dir.make_dir()
     _, overrides, search = resolve_request(request)
     changed = {name: value for name, value in {**overrides, **search}.items() if name != "levels"}
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
@@ -347,8 +394,8 @@ def train(request: TrainRequest) -> int:
     register_mario_envs()
     print(f"experiment {name}: {request.algo} on {config.env_config['levels']}, "
           f"preset {request.preset}, stop at {_describe_stop(stop)}", flush=True)
-    print(f"  writing to {experiment_dir}  (TensorBoard: tensorboard --logdir {storage})",
-          flush=True)
+    print(f"  writing to {experiment_dir}" + (f"  (TensorBoard: tensorboard --logdir {storage})"
+                                              if storage.local else ""), flush=True)
     if hasattr(experiment, "describe"):  # what an iteration does, where it is not obvious
         print(f"  {experiment.describe(config)}", flush=True)
     # Tune's own output (a configuration box, result paths, tables) gives way to ProgressLine:
@@ -367,6 +414,7 @@ def train(request: TrainRequest) -> int:
                 checkpoint_at_end=True,
                 num_to_keep=request.keep_checkpoints,
             ),
+            failure_config=tune.FailureConfig(max_failures=request.max_failures),
             callbacks=[ProgressLine(), ProgressCSV()],
             verbose=0,  # our ProgressLine replaces Tune's tables
         ),
@@ -381,7 +429,7 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
     with the wrong arguments silently starts trials over (ray-project/ray#43266), which
     tests/test_experiment.py guards against by checking that the step counter goes on.
     """
-    path = Path(experiment_dir).expanduser().resolve()
+    path = locate(experiment_dir, "--resume")
     if not path.is_dir():
         raise ValueError(
             f"cannot resume {experiment_dir!r}: no such directory (expected an experiment "
@@ -397,10 +445,12 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
     trainable = load_experiment(meta["algo"]).build_config().algo_class
     check_trials_load(path, trainable)
     if address is None and not os.environ.get("RAY_ADDRESS"):
-        for params in sorted(path.glob("trial_*/params.json")):
-            check_fits_this_machine(json.loads(params.read_text()),
-                                    f"experiment {path.name!r} (preset {meta['preset']!r})")
+        for trial in path.children("trial_*"):
+            if (trial / "params.json").is_file():
+                check_fits_this_machine(json.loads((trial / "params.json").read_text()),
+                                        f"experiment {path.name!r} (preset {meta['preset']!r})")
     init_ray(address)
+    keep_credentials_out_of_ray()
     register_mario_envs()
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # Tune's own tables: see train()
     print(f"resuming experiment {path.name} ({meta['algo']}), stop at "
@@ -412,7 +462,7 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
     return _report(tuner.fit(), path)
 
 
-def check_trials_load(path: Path, trainable: type) -> None:
+def check_trials_load(path: Location, trainable: type) -> None:
     """A one-line ValueError unless every trial of Tune's newest experiment state loads.
 
     Tune pickles each trial's config, with references to our code. If one no longer loads (an
@@ -425,10 +475,10 @@ def check_trials_load(path: Path, trainable: type) -> None:
     from ray.tune.registry import register_trainable
 
     register_trainable(trainable.__name__, trainable)  # as Tuner.restore does
-    state_file = _find_newest_experiment_checkpoint(str(path))
+    state_file = _find_newest_experiment_checkpoint(path.path, path.fs)
     if state_file is None:
         return
-    for trial_state, _ in json.loads(Path(state_file).read_text())["trial_data"]:
+    for trial_state, _ in json.loads(Location(path.fs, state_file, path.scheme).read_text())["trial_data"]:
         try:
             Trial.from_json_state(trial_state)
         except Exception as error:  # unpickling fails in as many ways as code can change
@@ -448,7 +498,7 @@ def _describe_stop(stop: Mapping[str, Any]) -> str:
                        else f"{key.split('/')[-1]} >= {value}" for key, value in stop.items())
 
 
-def _report(results, experiment_dir: Path) -> int:
+def _report(results, experiment_dir: Location) -> int:
     """A line per trial, then what to run next. Exit status 1 unless every trial finished."""
     unfinished = []
     for result in results:
@@ -460,17 +510,22 @@ def _report(results, experiment_dir: Path) -> int:
             status = "interrupted"
         if status != "done":
             unfinished.append(result)
-        checkpoint = result.checkpoint.path if result.checkpoint else "none"
+        checkpoint = (location_of(result.checkpoint.filesystem, result.checkpoint.path)
+                      if result.checkpoint else "none")
         print(f"trial {Path(result.path).name}: {status}; last checkpoint: {checkpoint}",
               flush=True)
     good = [result for result in results if result.checkpoint is not None]
     if good:
-        print(f"evaluate:  mario-rllib evaluate {good[0].checkpoint.path}", flush=True)
+        first = location_of(good[0].checkpoint.filesystem, good[0].checkpoint.path)
+        print(f"evaluate:  mario-rllib evaluate {first}", flush=True)
     if unfinished:
         print(f"resume:    mario-rllib train --resume {experiment_dir}", flush=True)
     failed = [result for result in unfinished if result.error is not None]
     if failed:
-        print(f"errors:    {', '.join(str(Path(r.path) / 'error.txt') for r in failed)}",
+        errors = (experiment_dir / Path(r.path).name / "error.txt" for r in failed)
+        print(f"errors:    {', '.join(map(str, errors))}",
               file=sys.stderr, flush=True)
     print(f"plot:      mario-rllib plot {experiment_dir}", flush=True)
     return 1 if unfinished else 0
+
+

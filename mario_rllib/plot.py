@@ -4,8 +4,10 @@ against env steps, from the `result.json` files Tune writes (one JSON result per
 
 from __future__ import annotations
 
+import io
 import json
-from pathlib import Path
+
+from mario_rllib.storage import Location, locate
 
 STEPS = "num_env_steps_sampled_lifetime"
 PANELS = (  # keys under each result's "env_runners"
@@ -15,19 +17,20 @@ PANELS = (  # keys under each result's "env_runners"
 )
 
 
-def plot_experiment(experiment_dir: str, out: str | None = None) -> Path:
-    """Write a PNG with one panel per metric and one line per trial; return its path."""
+def plot_experiment(experiment_dir: str, out: str | None = None) -> Location:
+    """Write a PNG with one panel per metric and one line per trial; return where. The
+    experiment may be in a bucket (`s3://...`): the PNG then goes next to it, unless `out`."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    root = Path(experiment_dir).expanduser()
+    root = locate(experiment_dir, "experiment")
     if not root.is_dir():
         raise ValueError(f"cannot plot {experiment_dir!r}: no such directory (expected an "
                          f"experiment directory under ray_results/)")
-    trials = {path.parent.name: read_results(path)
-              for path in sorted(root.glob("*/result.json")) if path.stat().st_size > 0}
+    trials = {trial.name: rows for trial in root.children(dirs=True)
+              if (trial / "result.json").is_file() and (rows := read_results(trial / "result.json"))}
     if not trials:
         raise ValueError(f"cannot plot {experiment_dir!r}: no trial with results in it (has a "
                          f"training iteration finished yet?)")
@@ -45,13 +48,15 @@ def plot_experiment(experiment_dir: str, out: str | None = None) -> Path:
     if len(trials) > 1:
         axes[0].legend(fontsize="small")
     figure.tight_layout()
-    path = Path(out) if out else root / "learning_curves.png"
-    figure.savefig(path, dpi=100)
+    path = locate(out, "--out") if out else root / "learning_curves.png"
+    png = io.BytesIO()
+    figure.savefig(png, format="png", dpi=100)
     plt.close(figure)
+    path.write_bytes(png.getvalue())
     return path
 
 
-def read_results(path: Path) -> list[dict]:
+def read_results(path: Location) -> list[dict]:
     """The `env_runners` part of each result in a trial's result.json, in order."""
     rows = []
     for line in path.read_text().splitlines():

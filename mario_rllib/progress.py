@@ -23,11 +23,13 @@ from mario_rllib.metrics import (
     X_POS_MAX_MAX,
     X_POS_MAX_MEAN,
 )
+from mario_rllib.storage import location_of
 from tune_configs.common import STOP_FLAG_RATE
 
 
 class ProgressLine(tune.Callback):
-    """A Tune callback printing one line per training iteration, checkpoint and error."""
+    """A Tune callback printing one line per training iteration, checkpoint, recovery and
+    error."""
 
     def on_trial_start(self, iteration, trials, trial, **info):
         print(f"[{trial.trial_id}] started", flush=True)
@@ -36,10 +38,21 @@ class ProgressLine(tune.Callback):
         print(format_progress(trial.trial_id, result), flush=True)
 
     def on_checkpoint(self, iteration, trials, trial, checkpoint, **info):
-        print(f"[{trial.trial_id}] checkpoint {checkpoint.path}", flush=True)
+        print(f"[{trial.trial_id}] checkpoint "
+              f"{location_of(checkpoint.filesystem, checkpoint.path)}", flush=True)
+
+    def on_trial_recover(self, iteration, trials, trial, **info):
+        """A trial failed (its node lost, its actor killed) and Tune restores it from its last
+        checkpoint (`--max-failures`)."""
+        checkpoint = trial.checkpoint
+        where = (location_of(checkpoint.filesystem, checkpoint.path).name if checkpoint
+                 else "the start: no checkpoint yet")
+        print(f"[{trial.trial_id}] failed ({trial.num_failures} of at most "
+              f"{trial.max_failures}): restoring from {where}", flush=True)
 
     def on_trial_error(self, iteration, trials, trial, **info):
-        print(f"[{trial.trial_id}] ERROR: see {trial.path}/error.txt", flush=True)
+        trial_dir = location_of(trial.storage.storage_filesystem, trial.path)
+        print(f"[{trial.trial_id}] ERROR: see {trial_dir / 'error.txt'}", flush=True)
 
 
 class ProgressCSV(CSVLoggerCallback):

@@ -34,6 +34,7 @@ from mario_rllib.experiment import (
     check_request,
     train,
 )
+from mario_rllib.storage import Location, as_location, is_uri, locate
 
 EVAL_SEED = 10_000
 """Evaluation episodes use seeds 10000.. (distinct no-op starts; never the training seeds)."""
@@ -59,36 +60,36 @@ def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
         for request in requests:
             status |= train(request)
             try:
-                record(Path(storage_path) / request.name, out, episodes, print_fn)
+                record(locate(storage_path) / request.name, out, episodes, print_fn)
             except ValueError as error:  # e.g. every trial errored before its first checkpoint
                 print_fn(f"not recorded: {error}")
                 status = 1
     finally:  # what was recorded is tabled, whatever happened to the rest of the grid
-        write_report(out, [Path(storage_path)])
+        write_report(out, [storage_path])
         print_fn(f"wrote {out.with_suffix('.md')}")
     return status
 
 
-def record(experiment: Path, out: Path, episodes: int,
+def record(experiment: str | Path | Location, out: Path, episodes: int,
            print_fn: Callable[[str], None] = print) -> Path:
-    """Evaluate the last checkpoint of each trial of `experiment`; write its record."""
-    experiment = experiment.expanduser().resolve()
+    """Evaluate the last checkpoint of each trial of `experiment` (a directory, or a prefix in a
+    bucket); write its record."""
+    experiment = as_location(experiment, "--record")
     if not (experiment / EXPERIMENT_FILE).is_file():
         raise ValueError(f"cannot record {str(experiment)!r}: not an experiment directory of "
                          f"`mario-rllib train` ({EXPERIMENT_FILE} is missing)")
     meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
     trials = []
-    for trial in sorted(experiment.glob("trial_*")):
-        rows = [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
-                if line.strip()] if (trial / "result.json").is_file() else []
-        checkpoints = sorted(trial.glob("checkpoint_*"))
+    for trial in experiment.children("trial_*"):
+        rows = result_rows(trial) if (trial / "result.json").is_file() else []
+        checkpoints = trial.children("checkpoint_*")
         if not rows or not checkpoints:
             continue
-        checkpoint = max(checkpoints, key=lambda path: path.stat().st_mtime)
-        # The steps and time of the checkpoint evaluated (saved after its iteration's result),
-        # not of iterations a stopped run logged after it.
-        saved = checkpoint.stat().st_mtime
-        at = ([row for row in rows if row.get("timestamp", 0) <= saved] or rows)[-1]
+        checkpoint = max(checkpoints, key=lambda path: (path.mtime(), path.name))
+        # The steps and time of the checkpoint evaluated (its own iteration's result), not of
+        # iterations a stopped run logged after it.
+        by_iteration = {row["training_iteration"]: row for row in rows}
+        at = by_iteration.get(checkpoint_iteration(checkpoint), rows[-1])
         params = json.loads((trial / "params.json").read_text())
         entry = {"trial": trial.name, "seed": params["seed"],
                  "checkpoint": portable_path(checkpoint, experiment),
@@ -120,25 +121,26 @@ def record(experiment: Path, out: Path, episodes: int,
     return path
 
 
-def result_rows(trial: Path) -> list[dict]:
+def result_rows(trial: str | Path | Location) -> list[dict]:
     """Every result Tune wrote for a trial, in order."""
-    return [json.loads(line) for line in (trial / "result.json").read_text().splitlines()
-            if line.strip()]
+    return [json.loads(line) for line in (as_location(trial) / "result.json").read_text()
+            .splitlines() if line.strip()]
 
 
-def checkpoint_iteration(checkpoint: Path) -> int:
+def checkpoint_iteration(checkpoint: str | Path | Location) -> int:
     """The training iteration a checkpoint of `mario-rllib train` was saved at (from its
     `algorithm_state.pkl`: a checkpoint is pickled code, so only for checkpoints you trust)."""
-    with (checkpoint / "algorithm_state.pkl").open("rb") as f:
-        return int(pickle.load(f)["training_iteration"])
+    state = (as_location(checkpoint) / "algorithm_state.pkl").read_bytes()
+    return int(pickle.loads(state)["training_iteration"])
 
 
-def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
+def checkpoint_at(trial: str | Path | Location, steps: int) -> tuple[Location, dict]:
     """The trial's newest checkpoint taken at or before `steps` agent steps, and the result row
     of its iteration (which maps it to its agent steps and training time)."""
+    trial = as_location(trial)
     rows = {row["training_iteration"]: row for row in result_rows(trial)}
     best = None
-    for checkpoint in trial.glob("checkpoint_*"):
+    for checkpoint in trial.children("checkpoint_*"):
         try:
             row = rows.get(checkpoint_iteration(checkpoint))
         except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError):
@@ -151,10 +153,15 @@ def checkpoint_at(trial: Path, steps: int) -> tuple[Path, dict]:
     return best
 
 
-def portable_path(path: Path, experiment: Path) -> str:
+def portable_path(path: Path | Location, experiment: Path | Location) -> str:
     """`path` as the docs may show it on any machine: relative to the current directory (the
     project, where `results` runs) when it lies below it, else from the experiment's name on
-    (`ppo-1-1-s0/trial_.../checkpoint_000029`), never the absolute path of this machine."""
+    (`ppo-1-1-s0/trial_.../checkpoint_000029`), never the absolute path of this machine. A
+    bucket's URI is the same everywhere: it stays as it is."""
+    if isinstance(path, Location):
+        if not path.local:
+            return str(path)
+        path, experiment = Path(path.path), Path(as_location(experiment).path)
     path = path.resolve()
     try:
         return str(path.relative_to(Path.cwd().resolve()))
@@ -192,7 +199,7 @@ def load_records(out: Path) -> list[dict[str, Any]]:
     return [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
 
 
-def write_report(out: Path, roots: Sequence[Path] = ()) -> Path:
+def write_report(out: Path, roots: Sequence[str | Path] = ()) -> Path:
     """`<out>.md` (the table), a learning-curve PNG per record and the best agent's GIF (made
     from the best checkpoint where it is found: from here, or under one of `roots`, the
     directories that hold the recorded experiments)."""
@@ -239,8 +246,9 @@ def write_report(out: Path, roots: Sequence[Path] = ()) -> Path:
         gif, source = out / "best.gif", out / "best.json"
         which = {"experiment": rec["experiment"], "trial": trial["trial"],
                  "agent_steps": trial["agent_steps"]}
-        found = [path for path in (Path(trial["checkpoint"]),
-                                   *(Path(root) / trial["checkpoint"] for root in roots))
+        checkpoint = trial["checkpoint"]  # a URI, or relative to here or to a root
+        found = [path for path in (locate(checkpoint), *(() if is_uri(checkpoint) else (
+                     locate(root) / checkpoint for root in roots)))
                  if path.is_dir()]
         if found:
             evaluate(str(found[0]), episodes=1, seed=trial["greedy"]["best_episode_seed"],

@@ -124,7 +124,12 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
     done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
             for m in (json.loads(path.read_text()) if path.is_file() else [])}
     for trial in sorted(experiment.glob("trial_*")):
+        last = result_rows(trial)[-1]
         for budget in budgets:
+            if last["num_env_steps_sampled_lifetime"] < budget and not last.get("done"):
+                print(f"skipped: {trial.name} has not reached {budget:,} agent steps yet "
+                      f"({last['num_env_steps_sampled_lifetime']:,})")
+                continue  # its newest checkpoint would stand for a milestone it never reached
             try:
                 checkpoint, row = checkpoint_at(trial, budget)
             except ValueError as error:

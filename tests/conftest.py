@@ -4,6 +4,7 @@ it; the CLI as a user runs it (a subprocess); the progress rows a trial wrote.""
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 import signal
@@ -38,14 +39,17 @@ def run_cli(*args: str, cwd: str | Path | None = None, timeout: float = 600,
                           text=True, timeout=timeout, cwd=cwd, env=env)
 
 
-def read_progress(experiment: Path) -> list[tuple[int, float]]:
-    """(training iteration, agent steps) of each row of the experiment's one trial."""
-    files = list(Path(experiment).glob("trial_*/progress.csv"))
+def read_progress(experiment) -> list[tuple[int, float]]:
+    """(training iteration, agent steps) of each row of the experiment's one trial (a Path, or a
+    Location in a bucket)."""
+    from mario_rllib.storage import as_location  # pyarrow: not in the env-only test legs
+
+    files = [trial / "progress.csv" for trial in as_location(experiment).children("trial_*")
+             if (trial / "progress.csv").is_file()]
     if not files:
         return []
-    with files[0].open() as f:
-        return [(int(row["training_iteration"]), float(row["num_env_steps_sampled_lifetime"]))
-                for row in csv.DictReader(f)]
+    return [(int(row["training_iteration"]), float(row["num_env_steps_sampled_lifetime"]))
+            for row in csv.DictReader(io.StringIO(files[0].read_text()))]
 
 
 _WORKER_LINE = re.compile(r"^(?:\x1b\[\d+m)?\(\w+ pid=(\d+)[^)]*\)(?:\x1b\[0m)? ?(.*)$")
@@ -122,24 +126,118 @@ def interrupted_runs(tmp_path_factory):
     return get
 
 
-def _interrupt_and_resume(algo: str, storage: Path) -> dict:
-    experiment = storage / "exp"
+def check_resumed_from_checkpoint(before: list[tuple[int, float]],
+                                  after: list[tuple[int, float]], stop_iters: int) -> int:
+    """Assert that a resumed run went on from its last checkpoint, given the (iteration, agent
+    steps) rows before and after the resume; return the first resumed iteration.
+
+    Iterations and env steps go on, they do not start over (ray-project/ray#43266). An iteration
+    reported after the last checkpoint may be redone."""
+    assert 2 <= len(before) < stop_iters
+    iterations = [iteration for iteration, _ in after]
+    assert iterations[-1] == stop_iters  # the stop criterion still applies
+    assert after[:len(before)] == before  # nothing rewritten
+    resumed = after[len(before):]
+    assert resumed, after
+    first_iteration, first_steps = resumed[0]
+    assert first_iteration > 1
+    steps_before = dict(before)
+    # Counted on from the checkpoint. (World Models' V and M iterations sample nothing: steps
+    # stand still there, and grow in every other algorithm's iterations and stages.)
+    assert first_steps >= steps_before[first_iteration - 1] > 0
+    assert [i for i, _ in resumed] == list(range(first_iteration, stop_iters + 1))
+    assert all(a <= b for (_, a), (_, b) in zip(resumed, resumed[1:], strict=False))
+    assert resumed[-1][1] > steps_before[first_iteration - 1]
+    return first_iteration
+
+
+@pytest.fixture(scope="session")
+def resumed_from_checkpoint():
+    return check_resumed_from_checkpoint
+
+
+@pytest.fixture(scope="session")
+def interrupt_and_resume():
+    """`_interrupt_and_resume`, for a run of a test's own (another storage, another cwd)."""
+    return _interrupt_and_resume
+
+
+def _interrupt_and_resume(algo: str, storage: Path | str, env: dict | None = None,
+                          cwd: Path | None = None, stop_iters: int = STOP_ITERS) -> dict:
+    """`train ... --storage-path STORAGE --name exp`, Ctrl-C after its second checkpoint, then
+    `train --resume STORAGE/exp`. STORAGE may be a bucket's URI (with `env` reaching it)."""
+    from mario_rllib.storage import locate
+
+    started = time.time()
+    experiment = locate(str(storage)) / "exp"
     first = subprocess.Popen(
         [sys.executable, "-m", "mario_rllib.cli", "train", "--algo", algo, "--preset", "debug",
-         "--stop-iters", str(STOP_ITERS), "--checkpoint-every", "1", "--storage-path",
+         "--stop-iters", str(stop_iters), "--checkpoint-every", "1", "--storage-path",
          str(storage), "--name", "exp", "--seed", "3"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=cwd,
     )
     deadline = time.time() + 300
-    while not list(experiment.glob("trial_*/checkpoint_000001")):
+    while not any((trial / "checkpoint_000001").exists()
+                  for trial in experiment.children("trial_*")):
         assert first.poll() is None, first.stdout.read()
         assert time.time() < deadline, "no second checkpoint within 300 s"
         time.sleep(0.2)
     first.send_signal(signal.SIGINT)  # a user's Ctrl-C
     first_out, _ = first.communicate(timeout=120)
     rows_before = read_progress(experiment)
-    resumed = run_cli("train", "--resume", str(experiment))
-    (trial,) = experiment.glob("trial_*")
-    return {"algo": algo, "storage": storage, "experiment": experiment, "trial": trial,
-            "first_out": first_out, "first_rc": first.returncode, "rows_before": rows_before,
-            "resumed": resumed, "rows_after": read_progress(experiment)}
+    resumed = run_cli("train", "--resume", str(experiment), env=env, cwd=cwd)
+    (trial,) = experiment.children("trial_*")
+    # Local runs as Paths (what the tests of a local run read with), a bucket's as Locations.
+    as_given = (lambda where: Path(where.path)) if experiment.local else (lambda where: where)
+    return {"algo": algo, "storage": storage, "experiment": as_given(experiment),
+            "trial": as_given(trial), "first_out": first_out, "first_rc": first.returncode,
+            "rows_before": rows_before, "resumed": resumed,
+            "rows_after": read_progress(experiment), "started": started}
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto's, in server mode) on 127.0.0.1 for the whole session,
+    with one bucket, `mario`. Yields the environment a user of such a server sets (as for AWS:
+    credentials, region, endpoint), with credentials made up per session so that a test can
+    look for them where they must not be."""
+    import secrets
+    import socket
+
+    import pyarrow.fs as pafs
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                assert server.poll() is None, "moto's server exited"
+                assert time.time() < deadline, "moto's server did not listen within 30 s"
+                time.sleep(0.1)
+        env = {"AWS_ACCESS_KEY_ID": "AKIA" + secrets.token_hex(8).upper(),
+               "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
+               "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
+               "AWS_EC2_METADATA_DISABLED": "true"}
+        pafs.S3FileSystem(access_key=env["AWS_ACCESS_KEY_ID"],
+                          secret_key=env["AWS_SECRET_ACCESS_KEY"], region="us-east-1",
+                          endpoint_override=env["AWS_ENDPOINT_URL"],
+                          allow_bucket_creation=True).create_dir("mario")
+        saved = {name: os.environ.get(name) for name in env}
+        os.environ.update(env)
+        yield env
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+

@@ -9,10 +9,12 @@ import re
 import socket
 import time
 
+import pyarrow.fs as pafs
 import pytest
 import ray
 
 from mario_rllib import cli
+from mario_rllib.storage import locate
 
 
 def closed_port() -> int:
@@ -93,8 +95,29 @@ CASES = [
     (TRAIN + ["--storage-path", "gpu_experiment/tuner.pkl/runs"],
      r"bad --storage-path '.*gpu_experiment/tuner\.pkl/runs': '.*tuner\.pkl' is a file, not a "
      r"directory$"),
+    # buckets: the session's S3 server on 127.0.0.1 stands in for AWS (tests/conftest.py)
     (TRAIN + ["--storage-path", "s3://my-bucket/runs", "--name", "s3run"],
-     r"bad --storage-path 's3://my-bucket/runs': object storage URIs are not supported yet"),
+     r"bad --storage-path 's3://my-bucket/runs': cannot write there \(.*bucket does not "
+     r"exist\)$"),
+    (TRAIN + ["--storage-path", "s3://AKIAX:hunter2@mario/runs"],
+     r"bad --storage-path 's3://\*\*\*@mario/runs': a storage URI takes no credentials or "
+     r"options \(they would be saved with the experiment\); set them in the environment"),
+    (TRAIN + ["--storage-path", "s3://mario/runs?secret_key=hunter2"],
+     r"bad --storage-path 's3://mario/runs\?\*\*\*': a storage URI takes no credentials"),
+    (TRAIN + ["--storage-path", "ftp://host/runs"],
+     r"bad --storage-path 'ftp://host/runs': unknown scheme 'ftp://'; expected a local "
+     r"directory, a shared mount, s3://BUCKET/PREFIX or gs://BUCKET/PREFIX$"),
+    (TRAIN + ["--storage-path", "s3:///runs"], r"bad --storage-path 's3:///runs': no bucket"),
+    (["train", "--resume", "s3://mario/no/experiment"],
+     r"cannot resume 's3://mario/no/experiment': no such directory"),
+    (["train", "--resume", "s3://my-bucket/runs/exp"],
+     r"cannot resume 's3://my-bucket/runs/exp': no such directory"),
+    (["evaluate", "s3://mario/no/checkpoint"],
+     r"checkpoint 's3://mario/no/checkpoint' does not exist$"),
+    (["plot", "s3://mario/no/experiment"], r"cannot plot 's3://mario/no/experiment': no such "
+                                           r"directory"),
+    (["results", "--record", "s3://mario/no/experiment"],
+     r"cannot record 's3://mario/no/experiment': not an experiment directory"),
     (TRAIN + ["--name", "../../escape"], r"bad --name '\.\./\.\./escape': expected one "
                                          r"directory name \(no '/', not '\.' or '\.\.'\)"),
     (TRAIN + ["--name", ".."], r"bad --name '\.\.': expected one directory name"),
@@ -109,10 +132,11 @@ CASES = [
     (TRAIN + ["--num-samples", "0"], r"bad --num-samples 0: expected an integer >= 1$"),
     (TRAIN + ["--checkpoint-every", "0"], r"bad --checkpoint-every 0: expected an integer >= 1$"),
     (TRAIN + ["--keep-checkpoints", "-1"], r"bad --keep-checkpoints -1: expected an integer"),
+    (TRAIN + ["--max-failures", "-1"], r"bad --max-failures -1: expected an integer >= 0$"),
     (["results", "--preset", "debug", "--stop-timesteps", "-5"],
      r"bad --stop-timesteps -5: expected an integer >= 1$"),
     (["results", "--preset", "debug", "--storage-path", "s3://b/runs"],
-     r"bad --storage-path 's3://b/runs': object storage URIs are not supported yet"),
+     r"bad --storage-path 's3://b/runs': cannot write there \(.*bucket does not exist\)$"),
     (["results", "--preset", "debug", "--out", "/proc/nope/results"],
      r"bad --out '/proc/nope/results': cannot write in '/proc'"),
     (["evaluate", "two_trials/trial_a", "--seed", "-1"], r"bad --seed -1: expected an integer"),
@@ -154,9 +178,16 @@ CASES = [
 ]
 
 
+def bucket_objects() -> list[str]:
+    """Every object in the test S3 server's bucket."""
+    bucket = locate("s3://mario")
+    return [info.path for info in bucket.fs.get_file_info(
+        pafs.FileSelector(bucket.path, recursive=True))]
+
+
 @pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in CASES])
 def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_path,
-                                                              monkeypatch, capsys):
+                                                              monkeypatch, capsys, s3_server):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path.with_name(tmp_path.name + "_home")))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)
@@ -166,6 +197,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_
     monkeypatch.setattr(ray, "is_initialized", lambda: False)
     monkeypatch.setattr(ray, "init", lambda *args, **kwargs: ray_inits.append(args) or 1 / 0)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    bucket_before = bucket_objects()
     started = time.monotonic()
     status = cli.main(argv)
     seconds = time.monotonic() - started
@@ -176,6 +208,7 @@ def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_
     assert lines[0].startswith(f"mario-rllib {argv[0]}: error: "), lines[0]
     assert re.search(message, lines[0]), lines[0]
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    assert bucket_objects() == bucket_before
     assert ray_inits == []
     assert seconds < 10
 

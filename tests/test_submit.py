@@ -1,6 +1,9 @@
 """A two-node Ray cluster on loopback, and `mario-rllib submit` against it: a `debug` training job
 runs to success with env runners on both nodes and writes its checkpoint; an env runner killed
-mid-training is restarted and the job still finishes.
+mid-training is restarted and the job still finishes. Then two nodes that do not share a disk, as
+on a cloud: a storage path on the head's disk is refused before training, and the same two-trial
+experiment in a bucket (a real S3 server on 127.0.0.1) runs one trial on each node, resumes and
+evaluates from the bucket.
 
 Each node is started with `ray start --block`, so stopping that one process stops every Ray process
 it started, whatever happens in the test. Only loopback addresses are given; the dashboard and the
@@ -8,8 +11,10 @@ job API listen on 127.0.0.1. (Ray itself rewrites a node's 127.0.0.1 to the mach
 its internal node-to-node ports: `ray._private.services.resolve_ip_for_localhost`.)
 """
 
+import contextlib
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -46,12 +51,16 @@ def agent_ports() -> list[str]:
             f"--runtime-env-agent-port={free_port()}"]
 
 
-def start_node(args: list[str], env: dict) -> subprocess.Popen:
-    return subprocess.Popen(
-        [str(BIN / "ray"), "start", "--block", "--node-ip-address=127.0.0.1", *args,
-         *agent_ports(), "--disable-usage-stats"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
+def start_node(args: list[str], env: dict, private_dir: Path | None = None) -> subprocess.Popen:
+    """`ray start --block ARGS`; with `private_dir`, in a mount namespace of its own where an
+    empty tmpfs covers `private_dir`: that node sees its own disk there, as a cloud node would."""
+    command = [str(BIN / "ray"), "start", "--block", "--node-ip-address=127.0.0.1", *args,
+               *agent_ports(), "--disable-usage-stats"]
+    if private_dir is not None:
+        command = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
+                   'mount -t tmpfs tmpfs "$0" && exec "$@"', str(private_dir), *command]
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
 
 
 def stop_node(node: subprocess.Popen) -> None:
@@ -79,9 +88,11 @@ def ray_list(kind: str, address: str, *filters: str) -> list[dict]:
     return json.loads(result.stdout[start:])
 
 
-@pytest.fixture(scope="module")
-def loopback_cluster():
-    """A head and a worker node on 127.0.0.1, each with its own CPUs; yields the dashboard URL."""
+@contextlib.contextmanager
+def ray_cluster(head_cpus: int, worker_cpus: list[int], private_dir: Path | None = None):
+    """A head and worker nodes on 127.0.0.1, each with its own CPUs (and, with `private_dir`,
+    each worker with its own filesystem there); yields (the dashboard URL, the GCS address, the
+    workers' `ray start` processes). Worker i has a resource `worker_i` naming it."""
     port, dashboard_port = free_port(), free_port()
     # Its own Ray temp dir (short: Ray's socket paths must stay under ~107 characters), so the
     # head's "current cluster" address file never makes a later `ray.init()` on this machine
@@ -91,7 +102,7 @@ def loopback_cluster():
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
     nodes = [start_node(["--head", f"--port={port}", "--dashboard-host=127.0.0.1",
                          f"--dashboard-port={dashboard_port}",
-                         f"--ray-client-server-port={free_port()}", f"--num-cpus={HEAD_CPUS}"],
+                         f"--ray-client-server-port={free_port()}", f"--num-cpus={head_cpus}"],
                         env)]
     address = f"http://127.0.0.1:{dashboard_port}"
     try:
@@ -110,17 +121,26 @@ def loopback_cluster():
             env["RAY_AUTH_MODE"] = "token"
         # Its own temp dir too: two nodes sharing one would unpack the job's working dir into the
         # same path, and the worker's unpacking deletes the directory the job driver runs in.
-        nodes.append(start_node([f"--address=127.0.0.1:{port}", f"--num-cpus={WORKER_CPUS}",
-                                 f"--temp-dir={ray_tmp}/w"], env))
-        while len([n for n in ray_list("nodes", address) if n["state"] == "ALIVE"]) < 2:
-            assert nodes[1].poll() is None, "the worker node's ray start exited"
-            assert time.time() < deadline, "the worker node did not join in 120 s"
+        for index, cpus in enumerate(worker_cpus):
+            nodes.append(start_node([f"--address=127.0.0.1:{port}", f"--num-cpus={cpus}",
+                                     f"--resources={json.dumps({f'worker_{index}': 1})}",
+                                     f"--temp-dir={ray_tmp}/w{index}"], env, private_dir))
+        while len([n for n in ray_list("nodes", address) if n["state"] == "ALIVE"]) < len(nodes):
+            assert all(node.poll() is None for node in nodes[1:]), "a worker's ray start exited"
+            assert time.time() < deadline, "the worker nodes did not join in 120 s"
             time.sleep(1)
-        yield address
+        yield address, f"127.0.0.1:{port}", nodes[1:]
     finally:
         for node in reversed(nodes):
             stop_node(node)
         shutil.rmtree(ray_tmp, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def loopback_cluster():
+    """A head and a worker node on 127.0.0.1, each with its own CPUs; yields the dashboard URL."""
+    with ray_cluster(HEAD_CPUS, [WORKER_CPUS]) as (address, _, _):
+        yield address
 
 
 def submit(address: str, *train_args: str, wait: bool = True, **kwargs):
@@ -245,3 +265,136 @@ def test_submit_to_nothing_is_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("mario-rllib submit: error: cannot reach the Ray job API")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def why_no_private_filesystem() -> str | None:
+    """Why a node cannot get a filesystem of its own on this machine (mount namespaces need
+    root or user namespaces), or None."""
+    with tempfile.TemporaryDirectory() as probe:
+        try:
+            result = subprocess.run(["unshare", "--mount", "--propagation", "private", "--", "sh",
+                                     "-c", 'mount -t tmpfs tmpfs "$0"', probe],
+                                    capture_output=True, text=True, timeout=30)
+        except OSError as error:
+            return f"no unshare: {error}"
+    return None if result.returncode == 0 else (result.stderr.strip() or "unshare failed")
+
+
+@pytest.fixture(scope="module")
+def private_disk_cluster(s3_server, tmp_path_factory):
+    """A head and a worker node of one CPU each, the worker in its own mount namespace with an
+    empty tmpfs over the head's storage directory: each node has its own disk there, as on a
+    cloud. Both nodes reach the session's S3 server through their environment, as nodes with an
+    instance role would."""
+    reason = why_no_private_filesystem()
+    if reason:
+        pytest.skip(f"a node with a private filesystem needs mount namespaces: {reason}")
+    storage = tmp_path_factory.mktemp("head_disk")
+    env = {**os.environ, **({"RAY_AUTH_MODE": "token"} if TOKEN_FILE.is_file() else {})}
+    with ray_cluster(1, [1], private_dir=storage) as (dashboard, gcs, _):
+        yield {"dashboard": dashboard, "gcs": gcs, "storage": storage, "env": env}
+
+
+TWO_TRIALS = ["train", "--preset", "debug", "--stop-iters", "1", "--num-samples", "2"]
+"""Two trials of one CPU each, on two nodes of one CPU each: one trial's driver per node."""
+
+
+def test_a_head_only_storage_path_is_refused_before_training(private_disk_cluster, cli):
+    cluster = private_disk_cluster
+    run = cli(*TWO_TRIALS, "--address", cluster["gcs"], "--storage-path",
+              str(cluster["storage"]), "--name", "local", env=cluster["env"])
+    lines = run.stderr.strip().splitlines()[-1:]  # after Ray's own "Connecting to ..." lines
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    # (Ray names a node by the machine's address, not the 127.0.0.1 it was given.)
+    assert re.fullmatch(
+        rf"mario-rllib train: error: bad --storage-path '{cluster['storage']}': 1 of the "
+        r"cluster's 2 nodes do not see it \([\d.]+ \([0-9a-f]{8}\)\), and a trial may run on any "
+        r"node; give a bucket \(s3://BUCKET/PREFIX, gs://BUCKET/PREFIX\) or a shared mount that "
+        r"every node sees", lines[0]), lines
+    assert list(cluster["storage"].iterdir()) == []  # nothing written, nothing left
+    assert "iter" not in run.stdout  # nothing trained
+
+
+def test_in_a_bucket_trials_run_on_both_nodes_then_resume_and_evaluate_from_it(
+        private_disk_cluster, cli, tmp_path):
+    from mario_rllib.storage import locate
+
+    cluster, experiment = private_disk_cluster, "s3://mario/cluster/exp"
+    run = cli(*TWO_TRIALS, "--address", cluster["gcs"], "--storage-path", "s3://mario/cluster",
+              "--name", "exp", cwd=tmp_path, env=cluster["env"])
+    assert run.returncode == 0, run.stdout + run.stderr
+    trials = locate(experiment).children("trial_*")
+    assert len(trials) == 2 and all(trial.children("checkpoint_*") for trial in trials), trials
+    drivers = ray_list("actors", cluster["dashboard"], "class_name=PPO")
+    assert len({actor["node_id"] for actor in drivers}) == 2, drivers  # one trial per node
+    resumed = cli("train", "--resume", experiment, "--address", cluster["gcs"], cwd=tmp_path,
+                  env=cluster["env"])
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert resumed.stdout.count(": done; last checkpoint: s3://mario/cluster/exp/trial_") == 2
+    evaluated = cli("evaluate", str(trials[1]), "--episodes", "1", "--max-episode-steps", "20",
+                    cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert f"evaluating {trials[1]}/checkpoint_000000/" in evaluated.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation.json"]  # the rest: bucket
+
+
+def iterations_printed(output: str) -> list[int]:
+    """The training iterations of the progress lines, in the order they were printed."""
+    return [int(m[1]) for m in re.finditer(r"\] iter +(\d+) \|", output)]
+
+
+def test_a_lost_node_and_a_killed_driver_cost_at_most_one_checkpoint_interval(s3_server,
+                                                                               tmp_path, cli):
+    """A trial's node dies whole (its `ray start`, raylet and every process they started, with
+    SIGKILL): Tune restores the trial from its last checkpoint in the bucket on the other node
+    (`--max-failures`). Then `mario-rllib train` itself is killed, and `--resume` goes on from
+    the bucket. Each costs at most `--checkpoint-every` iterations."""
+    from mario_rllib.storage import locate
+
+    every, stop, experiment = 2, 10, "s3://mario/lost-node/exp"
+    trial_dirs = locate(experiment)
+    env = {**os.environ, **({"RAY_AUTH_MODE": "token"} if TOKEN_FILE.is_file() else {})}
+    # No CPU on the head: the trial's driver runs on one of the two workers.
+    with ray_cluster(0, [1, 1]) as (dashboard, gcs, workers):
+        train = subprocess.Popen(
+            [sys.executable, "-m", "mario_rllib.cli", "train", "--address", gcs, "--preset",
+             "debug", "--stop-iters", str(stop), "--checkpoint-every", str(every),
+             "--storage-path", "s3://mario/lost-node", "--name", "exp"],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, cwd=tmp_path,
+            start_new_session=True)
+        output = []
+        try:
+            def wait_for_checkpoint(name: str) -> None:
+                deadline = time.time() + 300
+                while not any((t / name).exists() for t in trial_dirs.children("trial_*")):
+                    assert train.poll() is None, train.stdout.read()
+                    assert time.time() < deadline, f"no {name} within 300 s"
+                    time.sleep(0.2)
+
+            wait_for_checkpoint("checkpoint_000001")  # iteration 4
+            (driver,) = ray_list("actors", dashboard, "class_name=PPO", "state=ALIVE")
+            nodes = {node["node_id"]: node for node in ray_list("nodes", dashboard)}
+            index = next(int(name.split("_")[1]) for name in
+                         nodes[driver["node_id"]]["resources_total"] if name.startswith("worker_"))
+            os.killpg(workers[index].pid, signal.SIGKILL)  # the whole node, as a lost machine
+            workers[index].wait(timeout=60)
+            wait_for_checkpoint("checkpoint_000003")  # iteration 8, after the restore
+            os.killpg(train.pid, signal.SIGKILL)  # the driver, as a lost head would
+        finally:
+            if train.poll() is None:
+                os.killpg(train.pid, signal.SIGKILL)
+            output.append(train.communicate(timeout=60)[0])
+        recovery = re.search(r"failed \(1 of at most 3\): restoring from checkpoint_00000[01]",
+                             output[0])
+        assert recovery, output[0]
+        before = iterations_printed(output[0][:recovery.start()])
+        after = iterations_printed(output[0][recovery.end():])
+        assert 0 <= before[-1] - (after[0] - 1) <= every, output[0]  # iterations redone
+        first = before + after
+        resumed = cli("train", "--resume", experiment, "--address", gcs, env=env, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    second = iterations_printed(resumed.stdout)
+    assert second[-1] == stop and second == list(range(second[0], stop + 1)), second
+    assert first[-1] - (second[0] - 1) <= every, (first, second)
+    assert list(tmp_path.iterdir()) == []  # all of it in the bucket

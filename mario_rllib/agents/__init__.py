@@ -24,6 +24,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mario_rllib.storage import is_uri
+
 AGENTS_DIR = Path(__file__).resolve().parent
 METADATA_FILE, MODULE_DIR, REFERENCE_FILE = "agent.json", "module", "reference.npz"
 DEFAULT_AGENT = "ppo-1-1"
@@ -36,12 +38,15 @@ def shipped_agents() -> dict[str, dict[str, Any]]:
             for path in sorted(AGENTS_DIR.glob(f"*/{METADATA_FILE}"))}
 
 
-def resolve_agent(text: str) -> tuple[Path, dict[str, Any] | None]:
+def resolve_agent(text: str) -> tuple[Path | str, dict[str, Any] | None]:
     """A shipped agent's name -> (its module directory, its metadata); anything else is a
-    checkpoint path -> (that path, None). A name has no '/': `./ppo-1-1` is always a path."""
+    checkpoint path -> (that path, None); a bucket URI -> (that URI, None). A name has no '/':
+    `./ppo-1-1` is always a path."""
     agents = shipped_agents()
     if "/" not in text and text in agents:
         return AGENTS_DIR / text / MODULE_DIR, agents[text]
+    if is_uri(text):  # a checkpoint in a bucket: s3://..., gs://...
+        return text, None
     path = Path(text).expanduser()
     if "/" not in text and not path.exists():
         names = ", ".join(agents) or "none in this install"

@@ -11,6 +11,7 @@ from ray.autoscaler._private.util import prepare_config, validate_config
 
 CLUSTER_DIR = Path(__file__).resolve().parents[2] / "scripts" / "cluster"
 FILES = sorted(CLUSTER_DIR.glob("*.yaml"))
+CLOUD_FILES = [CLUSTER_DIR / "aws.yaml", CLUSTER_DIR / "gcp.yaml"]
 
 
 def load(path: Path) -> dict:
@@ -45,8 +46,7 @@ def test_dashboard_stays_on_loopback(path):
         assert "8265" not in yaml.safe_dump(node_type["node_config"])
 
 
-@pytest.mark.parametrize("path", [CLUSTER_DIR / "aws.yaml", CLUSTER_DIR / "gcp.yaml"],
-                         ids=lambda p: p.name)
+@pytest.mark.parametrize("path", CLOUD_FILES, ids=lambda p: p.name)
 def test_cloud_files_have_a_cpu_head_gpu_learners_and_cpu_runners(path):
     config = load(path)
     types = config["available_node_types"]
@@ -61,3 +61,18 @@ def test_cloud_files_have_a_cpu_head_gpu_learners_and_cpu_runners(path):
                         + types["gpu_learner"]["worker_setup_commands"])
     assert commands.count("pip install -q -e ~/mario-rllib") == 3
     assert config["file_mounts"] == {"~/mario-rllib": "."}
+
+
+@pytest.mark.parametrize("path", CLOUD_FILES, ids=lambda p: p.name)
+def test_cloud_files_store_experiments_in_a_bucket_every_node_reaches(path):
+    """A trial's driver may land on any node (ray/train/_internal/storage.py checks that the
+    storage path is reachable from it): the file's command writes to a bucket, and every worker
+    node type carries the role that reaches it (the head gets Ray's own: ray-autoscaler-v1 on
+    AWS, ray-autoscaler-sa-v1 on GCP)."""
+    config = load(path)
+    scheme, credential = {"aws.yaml": ("s3://", "IamInstanceProfile"),
+                          "gcp.yaml": ("gs://", "serviceAccounts")}[path.name]
+    assert f"--storage-path {scheme}your-bucket/mario-runs" in path.read_text()
+    assert "/home/ray/ray_results" not in path.read_text()
+    for name in ("gpu_learner", "cpu_runner"):
+        assert credential in config["available_node_types"][name]["node_config"], name

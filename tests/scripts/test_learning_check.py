@@ -38,3 +38,27 @@ def test_milestones_evaluate_the_checkpoint_at_or_before_each_budget(interrupted
     again = subprocess.run(argv, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "evaluating" not in again.stdout, again.stdout[-2000:]
     assert json.loads((tmp_path / "milestones.json").read_text()) == entries
+
+
+def test_a_milestone_an_unfinished_run_has_not_reached_is_skipped(interrupted_runs, tmp_path):
+    """While the run goes on, its newest checkpoint must not stand for a budget it never
+    reached: here the run as it stood before its last iteration, not finished."""
+    import shutil
+
+    run = interrupted_runs("ppo")
+    experiment = tmp_path / "exp"
+    shutil.copytree(run["experiment"], experiment)
+    (trial,) = experiment.glob("trial_*")
+    rows = result_rows(trial)[:-1]
+    assert not rows[-1].get("done")
+    (trial / "result.json").write_text("".join(json.dumps(row) + "\n" for row in rows))
+    reached = int(rows[-1]["num_env_steps_sampled_lifetime"])
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--experiment", str(experiment), "--milestones",
+         f"{reached},{reached + 1}", "--episodes", "1", "--max-episode-steps", "5", "--out",
+         str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"skipped: {trial.name} has not reached {reached + 1:,} agent steps yet" \
+           in result.stdout
+    entries = json.loads((tmp_path / "out" / "milestones.json").read_text())
+    assert [entry["milestone"] for entry in entries] == [reached]

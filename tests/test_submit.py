@@ -339,6 +339,21 @@ def test_in_a_bucket_trials_run_on_both_nodes_then_resume_and_evaluate_from_it(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["evaluation.json"]  # the rest: bucket
 
 
+def kill_session(session_id: int) -> None:
+    """SIGKILL every process of a session: Ray's workers run in process groups of their own, so
+    `killpg` would leave the trial running."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == session_id:  # pid (comm) state ppid pgrp session
+            try:
+                os.kill(int(stat.parent.name), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
 def iterations_printed(output: str) -> list[int]:
     """The training iterations of the progress lines, in the order they were printed."""
     return [int(m[1]) for m in re.finditer(r"\] iter +(\d+) \|", output)]
@@ -377,13 +392,13 @@ def test_a_lost_node_and_a_killed_driver_cost_at_most_one_checkpoint_interval(s3
             nodes = {node["node_id"]: node for node in ray_list("nodes", dashboard)}
             index = next(int(name.split("_")[1]) for name in
                          nodes[driver["node_id"]]["resources_total"] if name.startswith("worker_"))
-            os.killpg(workers[index].pid, signal.SIGKILL)  # the whole node, as a lost machine
+            kill_session(workers[index].pid)  # the whole node, as a lost machine
             workers[index].wait(timeout=60)
             wait_for_checkpoint("checkpoint_000003")  # iteration 8, after the restore
-            os.killpg(train.pid, signal.SIGKILL)  # the driver, as a lost head would
+            kill_session(train.pid)  # the driver, as a lost head would
         finally:
             if train.poll() is None:
-                os.killpg(train.pid, signal.SIGKILL)
+                kill_session(train.pid)
             output.append(train.communicate(timeout=60)[0])
         recovery = re.search(r"failed \(1 of at most 3\): restoring from checkpoint_00000[01]",
                              output[0])

@@ -137,8 +137,9 @@ def ray_cluster(head_cpus: int, worker_cpus: list[int], private_dir: Path | None
 
 
 @pytest.fixture(scope="module")
-def loopback_cluster():
-    """A head and a worker node on 127.0.0.1, each with its own CPUs; yields the dashboard URL."""
+def loopback_cluster(s3_server):
+    """A head and a worker node on 127.0.0.1, each with its own CPUs, reaching the session's S3
+    server through their environment; yields the dashboard URL."""
     with ray_cluster(HEAD_CPUS, [WORKER_CPUS]) as (address, _, _):
         yield address
 
@@ -166,17 +167,19 @@ def env_runners(address: str, job_id: str) -> list[dict]:
 def test_submit_runs_a_debug_training_job_on_both_nodes(loopback_cluster, tmp_path):
     default_address_file = Path("/tmp/ray/ray_current_cluster")
     had_address_file = default_address_file.exists()
-    storage = tmp_path / "results"
-    # 3 env runners of 1 CPU and the trial's driver (1 CPU) fill both 2-CPU nodes: the runners
-    # cannot all be on one node.
+    from mario_rllib.storage import locate
+
+    # docs/cluster.md's command, into the bucket. 3 env runners of 1 CPU and the trial's driver
+    # (1 CPU) fill both 2-CPU nodes: the runners cannot all be on one node.
     job = submit(loopback_cluster, "--preset", "debug", "--num-env-runners", "3",
-                 "--stop-iters", "1", "--storage-path", str(storage), "--name", "job")
+                 "--stop-iters", "1", "--storage-path", "s3://mario/submitted", "--name", "job")
     stdout, stderr = job.communicate(timeout=600)
     assert job.returncode == 0, stdout + stderr
     assert "submitted job raysubmit_" in stdout
     assert "ray job logs --follow --address" in stdout
     assert stdout.strip().endswith("SUCCEEDED")
-    assert list((storage / "job").glob("trial_*/checkpoint_*")), "no checkpoint written"
+    trials = locate("s3://mario/submitted/job").children("trial_*")
+    assert trials and trials[0].children("checkpoint_*"), "no checkpoint written"
     nodes = {actor["node_id"] for actor in env_runners(loopback_cluster, None)}
     assert len(nodes) == 2, f"env runners ran on {len(nodes)} node(s)"
     assert default_address_file.exists() == had_address_file  # the machine's Ray left alone

@@ -309,6 +309,10 @@ def _add_train(subparsers) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one setting of the experiment, parsed by its type, e.g. "
                         "--set lr=3e-4, --set double_q=false, --set max_episode_steps=none")
+    parser.add_argument("--init-from", default=None, metavar="AGENT",
+                        help="start the network from the weights of a shipped agent (by name) or "
+                        "a checkpoint, not from random ones; optimizer state and step counts start "
+                        "fresh. Loading it unpickles code: use only trusted ones")
     parser.add_argument("--print-config", action="store_true",
                         help="print the resolved settings (and what set each) and RLlib's "
                         "config, then exit without starting Ray")
@@ -333,6 +337,7 @@ def _run_train(args: argparse.Namespace) -> int:
         stop_iters=args.stop_iters, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, max_failures=args.max_failures,
         storage_path=args.storage_path, name=args.name, address=args.address,
+        init_from=args.init_from,
     )
     if args.print_config:
         print_config(request)

@@ -28,6 +28,7 @@ from ray import tune
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
+from mario_rllib.init_from import plant, resolve_init
 from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 from mario_rllib.storage import (
     Location,
@@ -83,6 +84,9 @@ class TrainRequest:
     storage_path: str = "ray_results"
     name: str | None = None
     address: str | None = None
+    init_from: str | None = None
+    """A shipped agent's name or a checkpoint: the RLModule starts from its weights
+    (mario_rllib/init_from.py)."""
 
 
 def experiment_name(levels: str, algo: str, seed: int) -> str:
@@ -166,6 +170,13 @@ def build_param_space(request: TrainRequest):
     grid = {name: tune.grid_search(values) for name, values in search.items()}
     seed: Any = seeds[0] if len(seeds) == 1 else tune.grid_search(seeds)
     return experiment, experiment.build_config(request.preset, seed=seed, **overrides, **grid)
+
+
+def first_point(request: TrainRequest):
+    """The config of the first point of the request's grid, with its first seed: one module."""
+    experiment, overrides, search = resolve_request(request)
+    first = {name: values[0] for name, values in search.items()}
+    return experiment.build_config(request.preset, seed=request.seed, **overrides, **first)
 
 
 def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print) -> None:
@@ -369,6 +380,8 @@ def train(request: TrainRequest) -> int:
         check_fits_this_machine(config, f"preset {request.preset!r} with these flags")
         trials = len(list(generate_variants(config.to_dict())))
         config.callbacks(on_algorithm_init=LocalLearnerThreads(learner_threads(config, trials)))
+    init = resolve_init(request.init_from, request.algo, first_point(request)) \
+        if request.init_from else None
     stop = stop_criteria(request, experiment.STOP)
     storage = locate(request.storage_path, "--storage-path")
     name = request.name or experiment_name(config.env_config["levels"], request.algo, request.seed)
@@ -389,13 +402,18 @@ def train(request: TrainRequest) -> int:
         "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
         "settings": changed,  # what flags, --set and --search changed from the preset's values
+        **({"init_from": init.record()} if init else {}),
     }, indent=2) + "\n")
+    if init:
+        plant(init, experiment_dir, config)
 
     register_mario_envs()
     print(f"experiment {name}: {request.algo} on {config.env_config['levels']}, "
           f"preset {request.preset}, stop at {_describe_stop(stop)}", flush=True)
     print(f"  writing to {experiment_dir}" + (f"  (TensorBoard: tensorboard --logdir {storage})"
                                               if storage.local else ""), flush=True)
+    if init:
+        print(f"  {init.describe()}", flush=True)
     if hasattr(experiment, "describe"):  # what an iteration does, where it is not obvious
         print(f"  {experiment.describe(config)}", flush=True)
     # Tune's own output (a configuration box, result paths, tables) gives way to ProgressLine:

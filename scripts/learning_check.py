@@ -118,7 +118,10 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
     """Evaluate each trial at each milestone (greedy and stochastic, `episodes` distinct
     episodes from seed 10000, each at most `max_episode_steps` long); write milestones.json and
     the evaluated flag-rate curve. A milestone evaluated before (same checkpoint, same episodes
-    and cap) is read from milestones.json."""
+    and cap) is read from milestones.json. Milestones count every agent step behind the weights:
+    for a run that started from an agent (`train --init-from`), its own plus the agent's."""
+    started = json.loads((experiment / EXPERIMENT_FILE).read_text()).get("init_from") or {}
+    offset, offset_minutes = started.get("agent_steps") or 0, started.get("train_minutes") or 0
     out.mkdir(parents=True, exist_ok=True)
     path = out / "milestones.json"
     done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
@@ -126,12 +129,16 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
     for trial in sorted(experiment.glob("trial_*")):
         last = result_rows(trial)[-1]
         for budget in budgets:
-            if last["num_env_steps_sampled_lifetime"] < budget and not last.get("done"):
+            if budget <= offset:
+                print(f"skipped: {experiment.name} started from {started['given']} at "
+                      f"{offset:,} agent steps, after {budget:,}")
+                continue
+            if last["num_env_steps_sampled_lifetime"] + offset < budget and not last.get("done"):
                 print(f"skipped: {trial.name} has not reached {budget:,} agent steps yet "
-                      f"({last['num_env_steps_sampled_lifetime']:,})")
+                      f"({last['num_env_steps_sampled_lifetime'] + offset:,})")
                 continue  # its newest checkpoint would stand for a milestone it never reached
             try:
-                checkpoint, row = checkpoint_at(trial, budget)
+                checkpoint, row = checkpoint_at(trial, budget - offset)
             except ValueError as error:
                 print(f"skipped: {error}")
                 continue
@@ -140,8 +147,8 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
                 continue
             entry = {"trial": trial.name, "checkpoint": checkpoint.name, "episodes": episodes,
                      "max_episode_steps": max_episode_steps, "milestone": budget,
-                     "agent_steps": int(row["num_env_steps_sampled_lifetime"]),
-                     "train_minutes": round(row["time_total_s"] / 60, 1)}
+                     "agent_steps": int(row["num_env_steps_sampled_lifetime"]) + offset,
+                     "train_minutes": round(row["time_total_s"] / 60 + offset_minutes, 1)}
             for label, stochastic in (("greedy", False), ("stochastic", True)):
                 report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
                                   stochastic=stochastic, max_episode_steps=max_episode_steps)

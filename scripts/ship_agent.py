@@ -108,6 +108,11 @@ def main() -> int:
         print(f"ship_agent: {error}", file=sys.stderr)
         return 2
     meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
+    started = meta.get("init_from") or {}
+    if started and started.get("agent_steps") is None:
+        print(f"ship_agent: {experiment.name} started from {started['given']}, whose agent steps "
+              f"are unknown: ship from a run that started from a shipped agent", file=sys.stderr)
+        return 2
     params = json.loads((trial / "params.json").read_text())
     folder = Path(args.agents_dir).resolve() / args.name
     folder.mkdir(parents=True, exist_ok=True)
@@ -142,8 +147,13 @@ def main() -> int:
         "weights": "float16 (loaded into float32)",
         "trained": {"experiment": experiment.name, "trial": trial.name,
                     "checkpoint": checkpoint.name, "iteration": checkpoint_iteration(checkpoint),
-                    "agent_steps": int(row["num_env_steps_sampled_lifetime"]),
-                    "train_minutes": round(row["time_total_s"] / 60),
+                    # a run that started from an agent's weights (train --init-from) counts the
+                    # steps and minutes behind them too
+                    "agent_steps": int(row["num_env_steps_sampled_lifetime"])
+                    + (started.get("agent_steps") or 0),
+                    "train_minutes": round(row["time_total_s"] / 60)
+                    + (started.get("train_minutes") or 0),
+                    **({"started_from": started} if started else {}),
                     "preset": meta["preset"], "seed": params["seed"],
                     "settings": meta.get("settings", {}), "env_config": env_config},
         "evaluation": {"episodes": summary["episodes"],

@@ -55,6 +55,18 @@ CASES = [
     (TRAIN + ["--set", "preset=gpu"], r"preset is a flag of its own, use --preset gpu$"),
     (TRAIN + ["--set", "learning_rate=1"], r"unknown setting 'learning_rate': expected one of "),
     (TRAIN + ["--set", "lr"], r"bad --set 'lr': expected NAME=VALUE \(e\.g\. lr=3e-4\)$"),
+    # --init-from: what the weights would not fit, before anything is unpickled where it can be
+    (TRAIN + ["--init-from", "ppo-1-2"],
+     r"bad --init-from: no agent or checkpoint 'ppo-1-2': expected a shipped agent \("),
+    (TRAIN + ["--init-from", "~/no/such/checkpoint"],
+     r"bad --init-from: checkpoint '/.*/no/such/checkpoint' does not exist$"),
+    (TRAIN + ["--algo", "dqn", "--init-from", "ppo-1-1"],
+     r"bad --init-from 'ppo-1-1': it was trained with ppo, this run is dqn \(give --algo ppo\)$"),
+    (TRAIN + ["--action-set", "right_only", "--init-from", "ppo-1-1"],
+     r"bad --init-from 'ppo-1-1': it was trained with action_set 'simple', this run has "
+     r"'right_only'$"),
+    (TRAIN + ["--frame-skip", "2", "--init-from", "ppo-1-1"],
+     r"bad --init-from 'ppo-1-1': it was trained with frame_skip 4, this run has 2$"),
     # setting flags
     (TRAIN + ["--envs-per-runner", "0"], r"bad setting envs_per_runner=0: expected an integer >= 1$"),
     (TRAIN + ["--num-env-runners", "two"], r"bad --num-env-runners two: expected an integer$"),

@@ -24,6 +24,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from pathlib import Path
 
 import pytest
@@ -51,16 +52,46 @@ def agent_ports() -> list[str]:
             f"--runtime-env-agent-port={free_port()}"]
 
 
-def start_node(args: list[str], env: dict, private_dir: Path | None = None) -> subprocess.Popen:
-    """`ray start --block ARGS`; with `private_dir`, in a mount namespace of its own where an
-    empty tmpfs covers `private_dir`: that node sees its own disk there, as a cloud node would."""
+def start_node(args: list[str], env: dict, log: Path,
+               private_dir: Path | None = None) -> subprocess.Popen:
+    """`ray start --block ARGS`, its output into `log`; with `private_dir`, in a mount namespace
+    of its own where an empty tmpfs covers `private_dir`: that node sees its own disk there, as a
+    cloud node would."""
     command = [str(BIN / "ray"), "start", "--block", "--node-ip-address=127.0.0.1", *args,
                *agent_ports(), "--disable-usage-stats"]
     if private_dir is not None:
         command = ["unshare", "--mount", "--propagation", "private", "--", "sh", "-c",
                    'mount -t tmpfs tmpfs "$0" && exec "$@"', str(private_dir), *command]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def exited(node: subprocess.Popen, log: Path, what: str) -> str:
+    """Why a node's `ray start` is gone: the end of its output."""
+    lines = log.read_text(errors="replace").strip().splitlines()
+    return f"{what} exited with {node.returncode}:\n" + "\n".join(lines[-25:])
+
+
+def start_head(cpus: int, env: dict, log: Path) -> tuple[int, str, subprocess.Popen]:
+    """A head node on free ports; (its GCS port, its dashboard URL, its `ray start`) once the
+    dashboard answers or the process has exited."""
+    port, dashboard_port = free_port(), free_port()
+    head = start_node(["--head", f"--port={port}", "--dashboard-host=127.0.0.1",
+                       f"--dashboard-port={dashboard_port}",
+                       f"--ray-client-server-port={free_port()}", f"--num-cpus={cpus}"], env, log)
+    address = f"http://127.0.0.1:{dashboard_port}"
+    deadline = time.time() + 120
+    while head.poll() is None:
+        try:
+            urllib.request.urlopen(f"{address}/api/version", timeout=2)
+            break
+        except urllib.error.HTTPError:  # it answers (401 without a token): it is up
+            break
+        except OSError:
+            assert time.time() < deadline, "the dashboard did not come up in 120 s"
+            time.sleep(1)
+    return port, address, head
 
 
 def stop_node(node: subprocess.Popen) -> None:
@@ -93,40 +124,39 @@ def ray_cluster(head_cpus: int, worker_cpus: list[int], private_dir: Path | None
     """A head and worker nodes on 127.0.0.1, each with its own CPUs (and, with `private_dir`,
     each worker with its own filesystem there); yields (the dashboard URL, the GCS address, the
     workers' `ray start` processes). Worker i has a resource `worker_i` naming it."""
-    port, dashboard_port = free_port(), free_port()
     # Its own Ray temp dir (short: Ray's socket paths must stay under ~107 characters), so the
     # head's "current cluster" address file never makes a later `ray.init()` on this machine
     # try to join a head that is gone.
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
            "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
-    nodes = [start_node(["--head", f"--port={port}", "--dashboard-host=127.0.0.1",
-                         f"--dashboard-port={dashboard_port}",
-                         f"--ray-client-server-port={free_port()}", f"--num-cpus={head_cpus}"],
-                        env)]
-    address = f"http://127.0.0.1:{dashboard_port}"
+    nodes: list[subprocess.Popen] = []
     try:
-        deadline = time.time() + 120
-        while True:
-            assert nodes[0].poll() is None, "ray start --head exited"
-            try:
-                urllib.request.urlopen(f"{address}/api/version", timeout=2)
+        for attempt in (1, 2):
+            log = Path(ray_tmp) / f"head_{attempt}.log"
+            port, address, head = start_head(head_cpus, env, log)
+            if head.poll() is None:
+                nodes.append(head)
                 break
-            except urllib.error.HTTPError:  # it answers (401 without a token): it is up
-                break
-            except OSError:
-                assert time.time() < deadline, "the dashboard did not come up in 120 s"
-                time.sleep(1)
+            # The ports were free when picked, but anything on this machine may take one before
+            # Ray binds it: once, say why (in the warnings summary) and pick new ones.
+            message = exited(head, log, "ray start --head")
+            assert attempt == 1, message
+            warnings.warn(message + "\n(trying again with new ports)", stacklevel=1)
         if TOKEN_FILE.is_file():  # the head made (or found) a token: the worker must send it
             env["RAY_AUTH_MODE"] = "token"
+        deadline = time.time() + 120
         # Its own temp dir too: two nodes sharing one would unpack the job's working dir into the
         # same path, and the worker's unpacking deletes the directory the job driver runs in.
         for index, cpus in enumerate(worker_cpus):
             nodes.append(start_node([f"--address=127.0.0.1:{port}", f"--num-cpus={cpus}",
                                      f"--resources={json.dumps({f'worker_{index}': 1})}",
-                                     f"--temp-dir={ray_tmp}/w{index}"], env, private_dir))
+                                     f"--temp-dir={ray_tmp}/w{index}"], env,
+                                    Path(ray_tmp) / f"worker_{index}.log", private_dir))
         while len([n for n in ray_list("nodes", address) if n["state"] == "ALIVE"]) < len(nodes):
-            assert all(node.poll() is None for node in nodes[1:]), "a worker's ray start exited"
+            for index, node in enumerate(nodes[1:]):
+                assert node.poll() is None, exited(node, Path(ray_tmp) / f"worker_{index}.log",
+                                                   f"worker {index}'s ray start")
             assert time.time() < deadline, "the worker nodes did not join in 120 s"
             time.sleep(1)
         yield address, f"127.0.0.1:{port}", nodes[1:]

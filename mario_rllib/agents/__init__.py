@@ -64,8 +64,10 @@ def describe(name: str, meta: dict[str, Any]) -> str:
         f"{name}: {meta['algo'].upper()} on {meta['stage']}, {meta['action_set']} actions, "
         f"{meta['obs_mode']} frames x {meta['frame_stack']} stacked, frame skip "
         f"{meta['frame_skip']}; acts {meta['policy']}",
-        f"  trained {trained['agent_steps']:,} agent steps ({trained['experiment']}, preset "
-        f"{trained['preset']}, seed {trained['seed']}); settings: "
+        f"  trained {trained['agent_steps']:,} agent steps ({trained['experiment']}"
+        + (f", which started from {trained['started_from']['given']} at "
+           f"{trained['started_from']['agent_steps']:,}" if "started_from" in trained else "")
+        + f", preset {trained['preset']}, seed {trained['seed']}); settings: "
         + (", ".join(f"{k}={v}" for k, v in trained["settings"].items()) or "the defaults"),
         f"  evaluated on {evaluation['episodes']} episodes (seeds {evaluation['seeds']}"
         + (f", at most {evaluation['max_episode_steps']:,} steps each"

@@ -62,3 +62,32 @@ def test_a_milestone_an_unfinished_run_has_not_reached_is_skipped(interrupted_ru
            in result.stdout
     entries = json.loads((tmp_path / "out" / "milestones.json").read_text())
     assert [entry["milestone"] for entry in entries] == [reached]
+
+
+def test_milestones_of_a_run_started_from_an_agent_count_the_agents_steps(interrupted_runs,
+                                                                          tmp_path):
+    """`train --init-from`: the run's own steps start at 0; its milestones are the total."""
+    import shutil
+
+    run = interrupted_runs("ppo")
+    experiment = tmp_path / "exp"
+    shutil.copytree(run["experiment"], experiment)
+    (trial,) = experiment.glob("trial_*")
+    meta_file = experiment / "mario_rllib_experiment.json"
+    meta = json.loads(meta_file.read_text())
+    meta["init_from"] = {"given": "ppo-1-1", "module": "/x", "experiment": "earlier",
+                         "agent_steps": 100_000, "train_minutes": 30}
+    meta_file.write_text(json.dumps(meta))
+    reached = int(result_rows(trial)[-1]["num_env_steps_sampled_lifetime"])
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--experiment", str(experiment), "--milestones",
+         f"50000,{100_000 + reached}", "--episodes", "1", "--max-episode-steps", "5", "--out",
+         str(tmp_path / "out")], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "skipped: exp started from ppo-1-1 at 100,000 agent steps, after 50,000" \
+           in result.stdout
+    (entry,) = json.loads((tmp_path / "out" / "milestones.json").read_text())
+    checkpoint, row = checkpoint_at(trial, reached)
+    assert entry["checkpoint"] == checkpoint.name
+    assert entry["agent_steps"] == 100_000 + int(row["num_env_steps_sampled_lifetime"])
+    assert entry["train_minutes"] >= 30

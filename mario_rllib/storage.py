@@ -185,8 +185,11 @@ def check_writable(location: Location, flag: str, given: str) -> None:
         if not existed and not location.children():  # pyarrow left an empty prefix marker
             location.fs.delete_dir(location.path)
     except Exception as error:  # pyarrow raises OSError; credentials errors vary
-        raise ValueError(f"bad {flag} {given!r}: cannot write there "
-                         f"({store_error(error)})") from error
+        reason = store_error(error)
+        hint = ("; credentials come only from the environment or the node's role (the URI "
+                "takes none)" if not re.search(r"bucket does not exist|NO_SUCH_BUCKET", reason)
+                else "")
+        raise ValueError(f"bad {flag} {given!r}: cannot write there ({reason}){hint}") from error
 
 
 def check_writable_dir(path: str | Path, flag: str, given: str | None = None) -> None:
@@ -217,9 +220,11 @@ def store_error(error: BaseException) -> str:
     """An object store's error in one short line: pyarrow's "When <doing>: AWS Error <CODE>
     during <operation>: <message> (Request ID: ...)" -> "<CODE>: <message>"."""
     text = one_line(error)
-    aws = re.search(r"AWS Error (\S+) during \S+ operation: (.*?)(?: \(Request ID: [^)]*\))?$",
-                    text)
-    return f"{aws[1]}: {aws[2]}" if aws else text
+    aws = re.search(r"AWS Error (\S+)(?: \(HTTP status (\d+)\))? during \S+ operation: "
+                    r"(.*?)(?: \(Request ID: [^)]*\))?$", text)
+    if not aws:
+        return text
+    return f"{aws[1]}" + (f" (HTTP {aws[2]})" if aws[2] else "") + f": {aws[3]}"
 
 
 def _redact(text: str) -> str:

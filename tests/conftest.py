@@ -3,6 +3,7 @@ it; the CLI as a user runs it (a subprocess); the progress rows a trial wrote.""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -195,22 +196,25 @@ def _interrupt_and_resume(algo: str, storage: Path | str, env: dict | None = Non
             "rows_after": read_progress(experiment), "started": started}
 
 
-@pytest.fixture(scope="session")
-def s3_server():
-    """A real S3-compatible server (moto's, in server mode) on 127.0.0.1 for the whole session,
-    with one bucket, `mario`. Yields the environment a user of such a server sets (as for AWS:
-    credentials, region, endpoint), with credentials made up per session so that a test can
-    look for them where they must not be."""
+@contextlib.contextmanager
+def moto_server(authenticate: bool = False):
+    """moto's S3 server on a free port of 127.0.0.1, with one bucket, `mario`; yields the
+    environment a user of such a server sets (as for AWS: credentials, region, endpoint), with
+    credentials made up here so that a test can look for them where they must not be. With
+    `authenticate`, the server checks every request's signature against its own (empty) set of
+    users, as AWS does, once the bucket is made: no credentials pass."""
     import secrets
     import socket
-
-    import pyarrow.fs as pafs
+    import urllib.request
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
+    # moto's own switch: the first N requests go through unchecked (here: making the bucket)
+    auth = {"INITIAL_NO_AUTH_ACTION_COUNT": "1"} if authenticate else {}
     server = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p",
-                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env={**os.environ, **auth})
     try:
         deadline = time.time() + 30
         while True:
@@ -225,10 +229,21 @@ def s3_server():
                "AWS_SECRET_ACCESS_KEY": secrets.token_hex(20),
                "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
                "AWS_EC2_METADATA_DISABLED": "true"}
-        pafs.S3FileSystem(access_key=env["AWS_ACCESS_KEY_ID"],
-                          secret_key=env["AWS_SECRET_ACCESS_KEY"], region="us-east-1",
-                          endpoint_override=env["AWS_ENDPOINT_URL"],
-                          allow_bucket_creation=True).create_dir("mario")
+        # S3's CreateBucket, one plain request (the one `authenticate` lets through unchecked)
+        urllib.request.urlopen(urllib.request.Request(f"{env['AWS_ENDPOINT_URL']}/mario",
+                                                      method="PUT"), timeout=30).close()
+        yield env
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A real S3-compatible server (moto's, in server mode) on 127.0.0.1 for the whole session,
+    with one bucket, `mario`; its environment is this process's for the session (see
+    `moto_server`)."""
+    with moto_server() as env:
         saved = {name: os.environ.get(name) for name in env}
         os.environ.update(env)
         yield env
@@ -237,7 +252,10 @@ def s3_server():
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
+
+@pytest.fixture(scope="session")
+def s3_server_checking_credentials():
+    """`moto_server(authenticate=True)`, for the session; its environment is left to the test."""
+    with moto_server(authenticate=True) as env:
+        yield env

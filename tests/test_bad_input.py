@@ -270,3 +270,31 @@ def test_evaluate_refuses_what_is_not_a_checkpoint_of_ours(tmp_path, capsys):
         lines = [line for line in capsys.readouterr().err.splitlines() if "error:" in line]
         assert len(lines) == 1 and message in lines[0], lines
 
+
+
+@pytest.mark.parametrize("credentials", ["made up", "none"])
+def test_a_bucket_that_refuses_the_credentials_is_one_line_before_ray(
+        credentials, s3_server_checking_credentials, tmp_path, monkeypatch, capsys):
+    """A server that checks signatures, as AWS does, and knows no user: made-up keys, and none
+    at all (no instance role either), are refused in one line naming the path, with no key in
+    it, before Ray starts."""
+    env = s3_server_checking_credentials
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.aws/credentials
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    if credentials == "none":
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    monkeypatch.setattr(ray, "init", lambda *args, **kwargs: 1 / 0)
+    started = time.monotonic()
+    status = cli.main(TRAIN + ["--storage-path", "s3://mario/runs", "--name", "s3run"])
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert status == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert re.match(r"mario-rllib train: error: bad --storage-path 's3://mario/runs': cannot "
+                    r"write there \(.+\); credentials come only from the environment or the "
+                    r"node's role \(the URI takes none\)$", lines[0]), lines[0]
+    assert env["AWS_SECRET_ACCESS_KEY"] not in err and env["AWS_ACCESS_KEY_ID"] not in err
+    assert list(tmp_path.iterdir()) == []
+    assert time.monotonic() - started < 30

@@ -18,7 +18,9 @@ the stage the trial is in, then moves on when the stage is done:
              `es.ask()` gives the candidates, the env runners (Ray actors) score them in
              parallel, `es.tell()` takes the scores. A candidate's fitness is its mean return over
              `es_episodes_per_candidate` greedy episodes in the real env, or, with `es_in_dream`,
-             in M's dream at `dream_temperature` ([1] Section 4) from a real first frame. C's
+             in M's dream at `dream_temperature` ([1] Section 4) from a real first frame. Every
+             candidate of a generation plays from the same starts (seeded no-op starts, new each
+             generation) or dreams with the same noise: CMA-ES ranks candidates, not starts. C's
              weights in the Learners (what checkpoints, `evaluate` and the env runners play) are
              the best candidate so far, as [1]'s code keeps. The ES state is in the checkpoint.
 
@@ -30,6 +32,7 @@ candidate fitness, the furthest x_pos a candidate reached, and how many Ray acto
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import pickle
@@ -154,7 +157,8 @@ class WorldModels(Algorithm):
         per_runner = max(1, min(config.collect_episodes_per_iter,
                                 math.ceil((config.collect_episodes - collected) / max(remote, 1))))
         sampled = self.env_runner_group.foreach_env_runner(
-            partial(_random_episodes, num_episodes=per_runner), local_env_runner=remote == 0)
+            partial(_random_episodes, num_episodes=per_runner,
+                    seed=int(self._rng.integers(2**31))), local_env_runner=remote == 0)
         episodes = [episode for batch, _ in sampled for episode in batch]
         self.metrics.aggregate([metrics for _, metrics in sampled], key=ENV_RUNNER_RESULTS)
         name = f"iter{self.iteration:06d}-{uuid.uuid4().hex[:8]}"
@@ -271,9 +275,13 @@ class WorldModels(Algorithm):
         in_dream = config.es_in_dream if in_dream is None else in_dream
         first_frame = next(data.iter_episodes(self.rollouts_dir, ["obs"]))["obs"][0] \
             if in_dream else None
-        play = partial(_play_candidates, episodes=config.es_episodes_per_candidate,
-                       first_frame=first_frame, temperature=config.dream_temperature,
-                       horizon=config.dream_horizon, seed=int(self._rng.integers(2**31)))
+        # Common random numbers: every candidate of this call plays from the same starts (the
+        # env's seeds: its no-op starts), or dreams with the same noise, so CMA-ES ranks the
+        # candidates, not their luck; new starts each call.
+        seeds = [int(seed) for seed in self._rng.integers(2**31,
+                                                          size=config.es_episodes_per_candidate)]
+        play = partial(_play_candidates, seeds=seeds, first_frame=first_frame,
+                       temperature=config.dream_temperature, horizon=config.dream_horizon)
         todo = dict(enumerate(candidates))
         scores: dict[int, dict[str, Any]] = {}
         while todo:
@@ -309,40 +317,68 @@ class WorldModels(Algorithm):
             self._latents = None
 
 
-def _random_episodes(runner, *, num_episodes: int):
-    """On an env runner: `num_episodes` complete episodes of random actions, and its metrics."""
-    return runner.sample(num_episodes=num_episodes, random_actions=True), runner.get_metrics()
+def start_digest(obs: np.ndarray) -> str:
+    """A short digest of an episode's first observation: which start it played from."""
+    return hashlib.sha1(np.ascontiguousarray(obs).tobytes()).hexdigest()[:16]
 
 
-def _play_candidates(runner, *, candidates, episodes: int, first_frame, temperature: float,
-                     horizon: int, seed: int):
-    """On an env runner: each (index, weights) candidate's fitness, the mean return of
-    `episodes` greedy episodes in the real env (through RLlib's `sample`, so the env runner's
-    metrics count them), or in M's dream from `first_frame`."""
+def _sample_from(runner, seed: int, **kwargs):
+    """`runner.sample(num_episodes=..., **kwargs)` whose env reset is seeded with `seed`.
+
+    RLlib 2.60 resets the env at every `sample(num_episodes=...)` call, seeded with the runner's
+    fixed seed (`config.seed + worker_index`: `SingleAgentEnvRunner._sample` sets
+    `_needs_initial_reset`, `_reset_envs` passes `self._seed`). Every call would start from the
+    same no-op start; this one starts where `seed` says (later episodes of the call go on from
+    the env's RNG, unseeded)."""
+    saved = runner._seed
+    runner._seed = seed
+    try:
+        return runner.sample(**kwargs)
+    finally:
+        runner._seed = saved
+
+
+def _random_episodes(runner, *, num_episodes: int, seed: int):
+    """On an env runner: `num_episodes` complete episodes of random actions, the first from the
+    start `seed + worker_index` gives, and its metrics."""
+    episodes = _sample_from(runner, seed + (runner.worker_index or 0), num_episodes=num_episodes,
+                            random_actions=True)
+    return episodes, runner.get_metrics()
+
+
+def _play_candidates(runner, *, candidates, seeds: list[int], first_frame, temperature: float,
+                     horizon: int):
+    """On an env runner: each (index, weights) candidate's fitness, the mean return of one
+    greedy episode in the real env from each start in `seeds` (through RLlib's `sample`, so the
+    env runner's metrics count them), or of `len(seeds)` dreams in M from `first_frame`, with
+    noise seeded by `seeds[0]`. The same `seeds` give every candidate the same starts and noise,
+    on whichever runner it plays."""
     import torch
 
     from custom_models.worldmodels.imagine import imagine
 
     module = runner.module
     actor = ray.get_runtime_context().get_actor_id() or f"pid {os.getpid()}"
-    generator = torch.Generator().manual_seed(seed + (runner.worker_index or 0))
     played = []
     for index, params in candidates:
         module.controller.set_flat(params)
         if first_frame is None:
-            sampled = runner.sample(num_episodes=episodes, explore=False)[:episodes]
+            sampled = [_sample_from(runner, seed, num_episodes=1, explore=False)[0]
+                       for seed in seeds]
             played.append({
-                "index": index, "actor": actor,
+                "index": index, "actor": actor, "seeds": seeds,
                 "fitness": float(np.mean([episode.get_return() for episode in sampled])),
                 "x_pos_max": max(info.get("x_pos_max", 0) for episode in sampled
                                  for info in episode.get_infos()),
+                "starts": [start_digest(episode.get_observations(0)) for episode in sampled],
             })
         else:
+            generator = torch.Generator().manual_seed(seeds[0])
             with torch.no_grad():
                 z0, _ = module.vae.encode(torch.as_tensor(first_frame[None]))
-                dream = imagine(module, z0.expand(episodes, -1), horizon,
+                dream = imagine(module, z0.expand(len(seeds), -1), horizon,
                                 temperature=temperature, generator=generator)
-            played.append({"index": index, "actor": actor, "x_pos_max": None,
+            played.append({"index": index, "actor": actor, "x_pos_max": None, "seeds": seeds,
                            "fitness": float(dream["return"].mean())})
     return played, runner.get_metrics()
 

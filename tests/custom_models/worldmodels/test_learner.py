@@ -88,14 +88,69 @@ def test_dream_fitness_is_the_imagined_return_from_the_first_frame():
         module = runner.module
         params = np.random.default_rng(4).normal(0, 0.1, module.controller.num_parameters)
         frame = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-        played, _ = _play_candidates(runner, candidates=[(7, params)], episodes=3,
-                                     first_frame=frame, temperature=1.15, horizon=20, seed=11)
+        played, _ = _play_candidates(runner, candidates=[(7, params)], seeds=[11, 12, 13],
+                                     first_frame=frame, temperature=1.15, horizon=20)
         assert [score["index"] for score in played] == [7]
         module.controller.set_flat(params)
         z0, _ = module.vae.encode(torch.as_tensor(frame[None]))
-        generator = torch.Generator().manual_seed(11 + (runner.worker_index or 0))
+        generator = torch.Generator().manual_seed(11)  # the first seed, on every runner
         expected = imagine(module, z0.expand(3, -1), 20, temperature=1.15, generator=generator)
         assert played[0]["fitness"] == pytest.approx(float(expected["return"].mean()), rel=1e-6)
         assert played[0]["x_pos_max"] is None  # nothing was played in the game
     finally:
         runner.stop()
+
+
+def test_every_candidate_plays_from_the_generations_starts_on_rllibs_sample():
+    """Common random numbers on RLlib's real path: RLlib 2.60 resets a runner's env with one
+    fixed seed at every `sample(num_episodes=...)`, so each runner played every candidate (and
+    began every collect call) from one start. Now each candidate's k-th episode starts where the
+    generation's k-th seed puts a fresh env (checked against `make_env(...).reset(seed=...)`),
+    from any runner, and the next generation's seeds give other starts."""
+    from ray.rllib.env.single_agent_env_runner import SingleAgentEnvRunner
+
+    from custom_models.worldmodels.algorithm import (
+        _play_candidates,
+        _random_episodes,
+        start_digest,
+    )
+    from mario_rllib.env import make_env, register_mario_envs
+
+    register_mario_envs()
+    config = build_config("debug", seed=0, max_episode_steps=8)
+    truth = {}  # seed -> the first frame a fresh env shows: the first 4 seeds that differ
+    env = make_env(config.env_config)
+    for seed in range(100):
+        digest = start_digest(env.reset(seed=seed)[0])
+        if digest not in truth.values():
+            truth[seed] = digest
+        if len(truth) == 4:
+            break
+    env.close()
+    first = list(truth)
+    seeds = {"this generation": first[:2], "the next": first[2:]}
+    runners = [SingleAgentEnvRunner(config=config, worker_index=index) for index in (1, 2)]
+    try:
+        # The premise, on RLlib's own `sample`: one runner, two calls, one start.
+        starts = {start_digest(runners[0].sample(num_episodes=1, explore=False)[0]
+                               .get_observations(0)) for _ in range(2)}
+        assert len(starts) == 1
+        rng = np.random.default_rng(4)
+        params = [rng.normal(0, 0.1, runners[0].module.controller.num_parameters)
+                  for _ in range(3)]
+        for generation in seeds.values():
+            played = [score for index, runner in enumerate(runners) for score in
+                      _play_candidates(runner, candidates=list(enumerate(params))[index::2],
+                                       seeds=generation, first_frame=None, temperature=1.0,
+                                       horizon=1)[0]]
+            assert len(played) == 3
+            for score in played:
+                assert score["starts"] == [truth[seed] for seed in generation], score["index"]
+        # The random episodes of the collect stage: each call from the start its seed gives
+        # (plus the runner's index, so that runners differ).
+        for seed in first:
+            (episode,), _ = _random_episodes(runners[1], num_episodes=1, seed=seed - 2)
+            assert start_digest(episode.get_observations(0)) == truth[seed]
+    finally:
+        for runner in runners:
+            runner.stop()

@@ -218,7 +218,12 @@ def _world_models(result: Mapping[str, Any]) -> str:
         return (f" | CMA-ES gen {value('generation'):.0f}: fitness best "
                 f"{value('es_fitness_best'):.1f} mean {value('es_fitness_mean'):.1f} worst "
                 f"{value('es_fitness_worst'):.1f}, furthest x_pos {value('es_x_pos_furthest'):,.0f}"
-                f", {value('es_candidate_actors'):.0f} actor(s)")
+                f", {value('es_candidate_actors'):.0f} actor(s)"
+                + (f"; mean evaluated: return {value('eval_return_mean'):.1f} over "
+                   f"{value('eval_episodes'):.0f} episodes" if given("eval_return_mean") else "")
+                + (f"; kept: gen {value('kept_generation'):.0f}, return "
+                   f"{value('kept_return_mean'):.1f}, x_pos {value('kept_x_pos_mean'):,.0f}"
+                   if given("kept_return_mean") else ""))
     if given("mdn_epochs"):
         return (f" | M epoch {value('mdn_epochs'):.0f}: z nll {learner.get('mdn_z_nll', math.nan):.3f}"
                 f", reward mse {learner.get('mdn_reward_mse', math.nan):.4f}, end bce "

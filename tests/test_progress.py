@@ -67,6 +67,12 @@ def test_progress_line_says_what_each_world_models_stage_did():
                  "es_candidate_actors": 2.0}, sampled=800).endswith(
         "| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1, furthest x_pos 1,020, "
         "2 actor(s)")
+    assert line({"generation": 20.0, "es_fitness_best": 61.21, "es_fitness_mean": 30.48,
+                 "es_fitness_worst": -3.1, "es_x_pos_furthest": 1020.0, "es_candidate_actors": 2.0,
+                 "eval_return_mean": 40.04, "eval_episodes": 16.0, "kept_generation": 20.0,
+                 "kept_return_mean": 40.04, "kept_x_pos_mean": 812.5}, sampled=800).endswith(
+        "2 actor(s); mean evaluated: return 40.0 over 16 episodes; kept: gen 20, return 40.0, "
+        "x_pos 812")
 
 
 def test_the_flag_rate_stops_a_trial_only_over_a_full_window():

@@ -151,7 +151,8 @@ RULES: dict[str, Rule] = {
     "vae_batch_size": _COUNT, "vae_lr": _POSITIVE, "shuffle_frames": _COUNT, "mdn_epochs": _COUNT,
     "mdn_batch_size": _COUNT, "mdn_seq_len": _COUNT, "mdn_lr": _POSITIVE,
     "es_population": _number(2, integer=True), "es_sigma0": _POSITIVE,
-    "es_episodes_per_candidate": _COUNT, "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
+    "es_episodes_per_candidate": _COUNT, "es_eval_every": _COUNT, "es_eval_episodes": _COUNT,
+    "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
     "dream_horizon": _COUNT,
     # latent DQN
     "phase_updates": _COUNT,

@@ -66,6 +66,10 @@ DEFAULTS: dict[str, Any] = {
     "es_sigma0": 0.1,  # [1]'s code: initial sigma 0.1 around zero weights
     # 1-1's episodes differ only by their no-op start (0-30 no-ops; sticky actions are off).
     "es_episodes_per_candidate": 1,
+    # The kept controller: [1]'s code evaluates the ES mean every 25 generations over 100
+    # episodes and keeps the best so far by that score (not the luckiest single candidate).
+    "es_eval_every": 25,
+    "es_eval_episodes": 100,
     "es_in_dream": False,  # True: score candidates in M's dream ([1] Section 4)
     "dream_temperature": 1.15,  # [1] Table 2: Doom's best transfer to the real game
     "dream_horizon": 1000,  # imagined steps, as the real episodes' limit
@@ -84,11 +88,14 @@ PRESETS: dict[str, dict[str, Any]] = {
     "debug": {**_one_env_per_runner(), "num_env_runners": 2, "num_cpus_per_env_runner": 0.5,
               "collect_episodes": 2, "collect_episodes_per_iter": 1, "vae_epochs": 1,
               "vae_batch_size": 16, "shuffle_frames": 64, "mdn_epochs": 1, "mdn_batch_size": 2,
-              "mdn_seq_len": 50, "es_population": 4, "dream_horizon": 20},
+              "mdn_seq_len": 50, "es_population": 4, "dream_horizon": 20, "es_eval_every": 2,
+              "es_eval_episodes": 3},
     # A laptop: one env runner per core (the common cpu preset), one env each; a population of
     # 16 so that a generation takes minutes, not an hour.
+    # The mean is evaluated every 10 generations over 16 episodes (one generation's worth), so
+    # a run of 100 generations keeps a controller chosen among 11 evaluations.
     "cpu": {**_one_env_per_runner(), "collect_episodes": 200, "es_population": 16,
-            "vae_epochs": 5},
+            "vae_epochs": 5, "es_eval_every": 10, "es_eval_episodes": 16},
     # One GPU learner for V and M, 16 env runners scoring 64 candidates, [1]'s sizes.
     "gpu": {**_one_env_per_runner(), "collect_episodes": 2_000, "es_population": 64},
 }
@@ -103,7 +110,8 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> WorldMode
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
     names = ("collect_episodes", "collect_episodes_per_iter", "vae_epochs", "vae_batch_size",
              "vae_lr", "shuffle_frames", "mdn_epochs", "mdn_batch_size", "mdn_seq_len", "mdn_lr",
-             "es_population", "es_sigma0", "es_episodes_per_candidate", "es_in_dream",
+             "es_population", "es_sigma0", "es_episodes_per_candidate", "es_eval_every",
+             "es_eval_episodes", "es_in_dream",
              "dream_temperature", "dream_horizon")
     config = (
         WorldModelsConfig()

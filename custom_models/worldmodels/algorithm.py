@@ -57,10 +57,21 @@ from ray.rllib.utils.metrics import (
 from custom_models.worldmodels import data
 
 STAGES = ("collect", "vae", "mdn", "es")
+EVAL_SEED_OFFSET = 1_000_003
+"""The kept controller's evaluation starts: `config.seed` + this seeds them, the same at every
+evaluation, so evaluations of different generations compare like candidates do."""
 RESULTS_KEY = "world_models"
 """Results key of the stage's numbers: `world_models/stage`, `world_models/es_fitness_best`..."""
 
 STAGE_NUMBER = {name: index for index, name in enumerate(STAGES)}
+
+FRESH_STAGE: dict[str, Any] = {
+    "stage": "collect", "vae_epochs": 0, "mdn_epochs": 0, "generation": 0, "es": None,
+    "best_fitness": -math.inf,  # the best single candidate score so far (reported, not kept)
+    "best_params": None,  # the kept controller: the ES mean with the best evaluation so far
+    "kept_return": -math.inf, "kept_x_pos": math.nan, "kept_generation": 0,
+}
+"""A trial's stage state before its first iteration (and the defaults of older checkpoints')."""
 
 
 class WorldModelsConfig(AlgorithmConfig):
@@ -82,6 +93,8 @@ class WorldModelsConfig(AlgorithmConfig):
         self.es_population = 64
         self.es_sigma0 = 0.1
         self.es_episodes_per_candidate = 1
+        self.es_eval_every = 25
+        self.es_eval_episodes = 100
         self.es_in_dream = False
         self.dream_temperature = 1.15
         self.dream_horizon = 1000
@@ -91,6 +104,7 @@ class WorldModelsConfig(AlgorithmConfig):
                  shuffle_frames=NotProvided, mdn_epochs=NotProvided, mdn_batch_size=NotProvided,
                  mdn_seq_len=NotProvided, mdn_lr=NotProvided, es_population=NotProvided,
                  es_sigma0=NotProvided, es_episodes_per_candidate=NotProvided,
+                 es_eval_every=NotProvided, es_eval_episodes=NotProvided,
                  es_in_dream=NotProvided, dream_temperature=NotProvided,
                  dream_horizon=NotProvided, **kwargs) -> WorldModelsConfig:
         super().training(**kwargs)
@@ -119,10 +133,7 @@ class WorldModels(Algorithm):
 
     def setup(self, config) -> None:
         super().setup(config)
-        self._stage: dict[str, Any] = {
-            "stage": "collect", "vae_epochs": 0, "mdn_epochs": 0, "generation": 0,
-            "es": None, "best_fitness": -math.inf, "best_params": None,
-        }
+        self._stage: dict[str, Any] = dict(FRESH_STAGE)
         self._latents: list[dict[str, np.ndarray]] | None = None  # M's data, encoded once
         self._rng = np.random.default_rng(self.config.seed)
 
@@ -209,24 +220,49 @@ class WorldModels(Algorithm):
         fitness = np.array([score["fitness"] for score in scores])
         es.tell(candidates, list(-fitness))  # cma minimises
         self._stage["generation"] += 1
-        best = int(np.argmax(fitness))
-        if fitness[best] > self._stage["best_fitness"]:
-            self._stage["best_fitness"] = float(fitness[best])
-            self._stage["best_params"] = np.asarray(candidates[best])
-            self._set_controller(self._stage["best_params"])
+        generation = self._stage["generation"]
+        self._stage["best_fitness"] = max(self._stage["best_fitness"], float(fitness.max()))
         numbers = {
-            "generation": self._stage["generation"],
+            "generation": generation,
             "es_fitness_best": float(fitness.max()), "es_fitness_mean": float(fitness.mean()),
             "es_fitness_worst": float(fitness.min()),
             "es_best_so_far": self._stage["best_fitness"], "es_sigma": float(es.sigma),
             "es_candidate_actors": len({score["actor"] for score in scores}),
         }
-        x_pos = [score["x_pos_max"] for score in scores if score["x_pos_max"] is not None]
-        if config.es_in_dream:  # how far the best so far gets in the real game
-            x_pos = [score["x_pos_max"] for score in self._score([self._stage["best_params"]],
-                                                                  in_dream=False)]
-        numbers["es_x_pos_furthest"] = float(max(x_pos))
+        if generation == 1 or generation % config.es_eval_every == 0:
+            numbers.update(self._evaluate_mean(np.asarray(es.mean)))
+        if config.es_in_dream:  # how far the kept controller gets in the real game
+            numbers["es_x_pos_furthest"] = float(self._score(
+                [self._stage["best_params"]], in_dream=False, count=False)[0]["x_pos_max"])
+        else:
+            numbers["es_x_pos_furthest"] = float(max(score["x_pos_max"] for score in scores))
+        numbers.update({"kept_return_mean": self._stage["kept_return"],
+                        "kept_x_pos_mean": self._stage["kept_x_pos"],
+                        "kept_generation": self._stage["kept_generation"]})
         self.metrics.log_dict(numbers, key=RESULTS_KEY, window=1)
+
+    def _evaluate_mean(self, mean: np.ndarray) -> dict[str, float]:
+        """[1]'s code: every `es_eval_every` generations, the ES mean plays
+        `es_eval_episodes` greedy episodes in the real game (always the same starts, spread over
+        the env runners); it becomes the kept controller (checkpoints, `evaluate`, the env
+        runners) when its mean return beats the kept one's. Not the luckiest single score."""
+        config = self.config
+        seeds = [int(seed) for seed in np.random.default_rng(
+            (config.seed or 0) + EVAL_SEED_OFFSET).integers(2**31, size=config.es_eval_episodes)]
+        chunks = [[int(seed) for seed in chunk] for chunk in np.array_split(
+            seeds, max(1, min(len(seeds), len(self.env_runner_group.healthy_worker_ids()))))]
+        scores = self._score([mean] * len(chunks), in_dream=False, seeds=chunks, count=False)
+        returns = [r for score in scores for r in score["returns"]]
+        x_pos = [x for score in scores for x in score["x_pos"]]
+        evaluation = {"eval_return_mean": float(np.mean(returns)),
+                      "eval_x_pos_mean": float(np.mean(x_pos)),
+                      "eval_episodes": len(returns)}
+        if evaluation["eval_return_mean"] > self._stage["kept_return"]:
+            self._stage.update(kept_return=evaluation["eval_return_mean"],
+                               kept_x_pos=evaluation["eval_x_pos_mean"],
+                               kept_generation=self._stage["generation"], best_params=mean)
+            self._set_controller(mean)
+        return evaluation
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -257,20 +293,25 @@ class WorldModels(Algorithm):
 
     def _controller_size(self) -> int:
         result = self.learner_group.foreach_learner(
-            lambda learner: learner.module[DEFAULT_MODULE_ID].controller.num_parameters)
+            lambda learner: learner.module[DEFAULT_MODULE_ID].unwrapped().controller
+            .num_parameters)
         return next(iter(result)).get()
 
     def _set_controller(self, params: np.ndarray) -> None:
         self.learner_group.foreach_learner(
-            lambda learner: learner.module[DEFAULT_MODULE_ID].controller.set_flat(params))
+            lambda learner: learner.module[DEFAULT_MODULE_ID].unwrapped().controller
+            .set_flat(params))
         self.env_runner_group.sync_weights(from_worker_or_learner_group=self.learner_group,
                                            inference_only=True)
 
-    def _score(self, candidates: list[np.ndarray], in_dream: bool | None = None
+    def _score(self, candidates: list[np.ndarray], in_dream: bool | None = None,
+               seeds: list[list[int]] | None = None, count: bool = True
                ) -> list[dict[str, Any]]:
         """Each candidate's score, played by the env runners in parallel (the local env runner
         when there are none), candidates dealt out in turn; a runner that fails has its
-        candidates played again by the others."""
+        candidates played again by the others. `seeds`: each candidate's starts (default: the
+        same fresh ones for all, `es_episodes_per_candidate` of them). `count`: the episodes go
+        into the env runners' metrics (the last-100 window of `env_runners/`)."""
         config = self.config
         in_dream = config.es_in_dream if in_dream is None else in_dream
         first_frame = next(data.iter_episodes(self.rollouts_dir, ["obs"]))["obs"][0] \
@@ -278,15 +319,18 @@ class WorldModels(Algorithm):
         # Common random numbers: every candidate of this call plays from the same starts (the
         # env's seeds: its no-op starts), or dreams with the same noise, so CMA-ES ranks the
         # candidates, not their luck; new starts each call.
-        seeds = [int(seed) for seed in self._rng.integers(2**31,
-                                                          size=config.es_episodes_per_candidate)]
-        play = partial(_play_candidates, seeds=seeds, first_frame=first_frame,
+        if seeds is None:
+            shared = [int(seed) for seed in
+                      self._rng.integers(2**31, size=config.es_episodes_per_candidate)]
+            seeds = [shared] * len(candidates)
+        play = partial(_play_candidates, first_frame=first_frame,
                        temperature=config.dream_temperature, horizon=config.dream_horizon)
-        todo = dict(enumerate(candidates))
+        todo = {index: (params, seeds[index]) for index, params in enumerate(candidates)}
         scores: dict[int, dict[str, Any]] = {}
         while todo:
             ids = self.env_runner_group.healthy_worker_ids()
-            deal = [list(todo.items())[turn::max(len(ids), 1)] for turn in range(max(len(ids), 1))]
+            deal = [[(index, *todo[index]) for index in list(todo)[turn::max(len(ids), 1)]]
+                    for turn in range(max(len(ids), 1))]
             if ids:
                 results = self.env_runner_group.foreach_env_runner(
                     [partial(play, candidates=hand) for hand in deal],
@@ -294,7 +338,7 @@ class WorldModels(Algorithm):
             else:
                 results = [play(self.env_runner_group.local_env_runner, candidates=deal[0])]
             for played, metrics in results:
-                if not in_dream:
+                if not in_dream and count:
                     self.metrics.aggregate([metrics], key=ENV_RUNNER_RESULTS)
                 for score in played:
                     scores[score["index"]] = score
@@ -313,7 +357,8 @@ class WorldModels(Algorithm):
     def set_state(self, state: dict[str, Any]) -> None:
         super().set_state(state)
         if RESULTS_KEY in state:
-            self._stage = {**state[RESULTS_KEY], "es": pickle.loads(state[RESULTS_KEY]["es"])}
+            self._stage = {**FRESH_STAGE, **state[RESULTS_KEY],
+                           "es": pickle.loads(state[RESULTS_KEY]["es"])}
             self._latents = None
 
 
@@ -346,13 +391,12 @@ def _random_episodes(runner, *, num_episodes: int, seed: int):
     return episodes, runner.get_metrics()
 
 
-def _play_candidates(runner, *, candidates, seeds: list[int], first_frame, temperature: float,
-                     horizon: int):
-    """On an env runner: each (index, weights) candidate's fitness, the mean return of one
-    greedy episode in the real env from each start in `seeds` (through RLlib's `sample`, so the
-    env runner's metrics count them), or of `len(seeds)` dreams in M from `first_frame`, with
-    noise seeded by `seeds[0]`. The same `seeds` give every candidate the same starts and noise,
-    on whichever runner it plays."""
+def _play_candidates(runner, *, candidates, first_frame, temperature: float, horizon: int):
+    """On an env runner: each (index, weights, seeds) candidate's fitness, the mean return of
+    one greedy episode in the real env from each start in `seeds` (through RLlib's `sample`, so
+    the env runner's metrics count them), or of `len(seeds)` dreams in M from `first_frame`, with
+    noise seeded by `seeds[0]`. The same seeds give candidates the same starts and noise, on
+    whichever runner they play."""
     import torch
 
     from custom_models.worldmodels.imagine import imagine
@@ -360,16 +404,18 @@ def _play_candidates(runner, *, candidates, seeds: list[int], first_frame, tempe
     module = runner.module
     actor = ray.get_runtime_context().get_actor_id() or f"pid {os.getpid()}"
     played = []
-    for index, params in candidates:
+    for index, params, seeds in candidates:
         module.controller.set_flat(params)
         if first_frame is None:
             sampled = [_sample_from(runner, seed, num_episodes=1, explore=False)[0]
                        for seed in seeds]
+            returns = [float(episode.get_return()) for episode in sampled]
+            x_pos = [max(info.get("x_pos_max", 0) for info in episode.get_infos())
+                     for episode in sampled]
             played.append({
-                "index": index, "actor": actor, "seeds": seeds,
-                "fitness": float(np.mean([episode.get_return() for episode in sampled])),
-                "x_pos_max": max(info.get("x_pos_max", 0) for episode in sampled
-                                 for info in episode.get_infos()),
+                "index": index, "actor": actor, "seeds": list(seeds),
+                "fitness": float(np.mean(returns)), "returns": returns, "x_pos": x_pos,
+                "x_pos_max": max(x_pos),
                 "starts": [start_digest(episode.get_observations(0)) for episode in sampled],
             })
         else:
@@ -378,8 +424,8 @@ def _play_candidates(runner, *, candidates, seeds: list[int], first_frame, tempe
                 z0, _ = module.vae.encode(torch.as_tensor(first_frame[None]))
                 dream = imagine(module, z0.expand(len(seeds), -1), horizon,
                                 temperature=temperature, generator=generator)
-            played.append({"index": index, "actor": actor, "x_pos_max": None, "seeds": seeds,
-                           "fitness": float(dream["return"].mean())})
+            played.append({"index": index, "actor": actor, "x_pos_max": None,
+                           "seeds": list(seeds), "fitness": float(dream["return"].mean())})
     return played, runner.get_metrics()
 
 

@@ -88,7 +88,7 @@ def test_dream_fitness_is_the_imagined_return_from_the_first_frame():
         module = runner.module
         params = np.random.default_rng(4).normal(0, 0.1, module.controller.num_parameters)
         frame = np.random.default_rng(5).integers(0, 256, (64, 64, 3), dtype=np.uint8)
-        played, _ = _play_candidates(runner, candidates=[(7, params)], seeds=[11, 12, 13],
+        played, _ = _play_candidates(runner, candidates=[(7, params, [11, 12, 13])],
                                      first_frame=frame, temperature=1.15, horizon=20)
         assert [score["index"] for score in played] == [7]
         module.controller.set_flat(params)
@@ -140,9 +140,9 @@ def test_every_candidate_plays_from_the_generations_starts_on_rllibs_sample():
                   for _ in range(3)]
         for generation in seeds.values():
             played = [score for index, runner in enumerate(runners) for score in
-                      _play_candidates(runner, candidates=list(enumerate(params))[index::2],
-                                       seeds=generation, first_frame=None, temperature=1.0,
-                                       horizon=1)[0]]
+                      _play_candidates(runner, candidates=[(i, weights, generation) for i, weights
+                                                           in enumerate(params)][index::2],
+                                       first_frame=None, temperature=1.0, horizon=1)[0]]
             assert len(played) == 3
             for score in played:
                 assert score["starts"] == [truth[seed] for seed in generation], score["index"]

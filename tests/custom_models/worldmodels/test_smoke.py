@@ -54,6 +54,35 @@ def test_candidates_are_scored_by_separate_ray_actors(trained):
             assert numbers["es_x_pos_furthest"] > 0
 
 
+def test_the_kept_controller_is_the_best_evaluated_es_mean(trained):
+    """[1]'s code: the ES mean, evaluated over several episodes (debug: 3, at generations 1 and
+    2), is kept when it beats the kept one; not the luckiest single candidate. The kept
+    controller's numbers are reported as such."""
+    import numpy as np
+
+    numbers = {i: row["world_models"] for i, row in _last_by_iteration(trained["rows"]).items()}
+    evaluated = {n["generation"]: n["eval_return_mean"] for n in numbers.values()
+                 if n.get("generation", 0) >= 1 and not math.isnan(n.get("eval_return_mean",
+                                                                           math.nan))}
+    assert sorted(evaluated) == [1, 2]  # every 2 generations (and the first), to generation 3
+    best = max(evaluated, key=lambda generation: (evaluated[generation], -generation))
+    last = numbers[6]
+    assert last["kept_generation"] == best and last["kept_return_mean"] == evaluated[best]
+    assert {n["eval_episodes"] for n in numbers.values()
+            if not math.isnan(n.get("eval_episodes", math.nan))} == {3}
+
+    last_checkpoint = sorted(trained["trial"].glob("checkpoint_*"))[-1]
+    with (last_checkpoint / "algorithm_state.pkl").open("rb") as f:  # our own checkpoint
+        stage = pickle.load(f)["world_models"]
+    assert stage["kept_generation"] == best
+    # the kept weights are what the learners hold, and what evaluate plays
+    from ray.rllib.core.rl_module.rl_module import RLModule
+
+    module = RLModule.from_checkpoint(
+        str(last_checkpoint / "learner_group" / "learner" / "rl_module" / "default_policy"))
+    np.testing.assert_allclose(module.controller.get_flat(), stage["best_params"], rtol=1e-6)
+
+
 def test_checkpoint_holds_the_cma_es_state(trained):
     import cma
 

@@ -79,6 +79,10 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
         raise ValueError(f"cannot record {str(experiment)!r}: not an experiment directory of "
                          f"`mario-rllib train` ({EXPERIMENT_FILE} is missing)")
     meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
+    # A run started from an agent's weights (`train --init-from`) counts the steps and minutes
+    # behind them too, as `scripts/ship_agent.py` does.
+    started = meta.get("init_from") or {}
+    offset, offset_s = started.get("agent_steps") or 0, 60 * (started.get("train_minutes") or 0)
     trials = []
     for trial in experiment.children("trial_*"):
         rows = result_rows(trial) if (trial / "result.json").is_file() else []
@@ -93,9 +97,10 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
         params = json.loads((trial / "params.json").read_text())
         entry = {"trial": trial.name, "seed": params["seed"],
                  "checkpoint": portable_path(checkpoint, experiment),
-                 "agent_steps": int(at["num_env_steps_sampled_lifetime"]),
-                 "wall_s": round(at["time_total_s"]), "finished": bool(rows[-1].get("done")),
-                 "curve": [[row["num_env_steps_sampled_lifetime"],
+                 "agent_steps": int(at["num_env_steps_sampled_lifetime"]) + offset,
+                 "wall_s": round(at["time_total_s"]) + offset_s,
+                 "finished": bool(rows[-1].get("done")),
+                 "curve": [[row["num_env_steps_sampled_lifetime"] + offset,
                             row["env_runners"].get("x_pos_max_mean"),
                             row["env_runners"].get("flag_rate")]
                            for row in rows if "x_pos_max_mean" in row.get("env_runners", {})]}
@@ -112,6 +117,7 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
     result = {"experiment": experiment.name, "algo": meta["algo"], "preset": meta["preset"],
               "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
               "settings": meta.get("settings", {}),
+              **({"init_from": started} if started else {}),
               "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
               "episodes": episodes, "trials": trials}
     path = out / "runs" / f"{experiment.name}.json"

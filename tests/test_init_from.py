@@ -96,3 +96,11 @@ def test_train_init_from_an_agent_as_typed_then_ship_counts_its_steps(cli, progr
     assert trained["agent_steps"] == int(run_steps) + steps
     assert trained["started_from"]["given"] == DEFAULT_AGENT
     assert f"which started from {DEFAULT_AGENT} at {steps:,}" in shipped.stdout
+
+    recorded = cli("results", "--record", "ray_results/warm", "--episodes", "1", "--out",
+                   "records", cwd=tmp_path)
+    assert recorded.returncode == 0, recorded.stderr[-3000:]
+    record = json.loads((tmp_path / "records" / "runs" / "warm.json").read_text())
+    assert record["init_from"]["agent_steps"] == steps
+    assert record["trials"][0]["agent_steps"] == int(run_steps) + steps
+    assert record["trials"][0]["curve"][0][0] == int(run_steps) + steps

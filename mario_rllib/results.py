@@ -117,7 +117,9 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
     result = {"experiment": experiment.name, "algo": meta["algo"], "preset": meta["preset"],
               "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
               "settings": meta.get("settings", {}),
-              **({"init_from": started} if started else {}),
+              # where the weights came from, without this machine's path to them
+              **({"init_from": {key: value for key, value in started.items() if key != "module"}}
+                 if started else {}),
               "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
               "episodes": episodes, "trials": trials}
     path = out / "runs" / f"{experiment.name}.json"

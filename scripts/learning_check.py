@@ -186,8 +186,8 @@ def plot_flag_rate(entries: list[dict], path: Path, title: str) -> None:
             high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, runs, strict=True)]
             rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=name)
             x_pos.plot(steps, [e[label]["x_pos_mean"] for e in runs], marker=marker, label=name)
-    episodes = entries[0]["episodes"] if entries else 0
-    rate.set_ylabel(f"flag rate, {episodes} evaluation episodes")
+    episodes = " or ".join(str(n) for n in sorted({e["episodes"] for e in entries}))
+    rate.set_ylabel(f"flag rate, {episodes or 0} evaluation episodes")
     x_pos.set_ylabel("furthest x_pos, mean")
     x_pos.axhline(3161, color="gray", linestyle=":", label="the flag (x 3,161)")
     for axis in (rate, x_pos):

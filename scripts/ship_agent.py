@@ -70,15 +70,17 @@ class Recorder(rollout.Policy):
         self.policy.observe(*args)
 
 
-def record_reference(module_dir: Path, out: Path, stochastic: bool) -> None:
+def record_reference(module_dir: Path, out: Path, stochastic: bool, seed: int) -> None:
+    """Play episode `seed` (the agent's best: long enough for every REFERENCE_STEPS; an early
+    death would leave the tests too few frame stacks) and keep what the module saw and said."""
     module, mario, _ = load_module(module_dir)
     module.eval()
     env, _ = make_trained_env(mario)
-    recorder = Recorder(build_policy(module, mario, env, explore=stochastic, seed=EVAL_SEED))
-    rollout.play_episode(env, recorder, seed=EVAL_SEED)
+    recorder = Recorder(build_policy(module, mario, env, explore=stochastic, seed=seed))
+    rollout.play_episode(env, recorder, seed=seed)
     env.close()
     np.savez_compressed(out, obs=np.stack(recorder.obs), logits=np.stack(recorder.logits),
-                        steps=np.array(REFERENCE_STEPS[:len(recorder.obs)]))
+                        steps=np.array(REFERENCE_STEPS[:len(recorder.obs)]), seed=seed)
 
 
 def main() -> int:
@@ -128,13 +130,12 @@ def main() -> int:
     policy = args.policy if args.policy != "best" else max(
         reports, key=lambda label: (reports[label]["summary"]["flag_rate"],
                                     reports[label]["summary"]["x_pos_mean"]))
-    record_reference(module_dir, folder / agents.REFERENCE_FILE, policy == "stochastic")
-
     env_config = mario["env_config"]
     summary, episodes = reports[policy]["summary"], reports[policy]["episodes"]
     flags = [e["seed"] for e in episodes if e["flag_get"]]
     best = min(flags, key=lambda s: next(e["steps"] for e in episodes if e["seed"] == s)) \
         if flags else max(episodes, key=lambda e: e["x_pos_max"])["seed"]
+    record_reference(module_dir, folder / agents.REFERENCE_FILE, policy == "stochastic", best)
     other = "greedy" if policy == "stochastic" else "stochastic"
     metadata = {
         "algo": meta["algo"], "stage": env_config["levels"],

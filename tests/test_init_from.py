@@ -101,6 +101,6 @@ def test_train_init_from_an_agent_as_typed_then_ship_counts_its_steps(cli, progr
                    "records", cwd=tmp_path)
     assert recorded.returncode == 0, recorded.stderr[-3000:]
     record = json.loads((tmp_path / "records" / "runs" / "warm.json").read_text())
-    assert record["init_from"]["agent_steps"] == steps
+    assert record["init_from"]["agent_steps"] == steps and "module" not in record["init_from"]
     assert record["trials"][0]["agent_steps"] == int(run_steps) + steps
     assert record["trials"][0]["curve"][0][0] == int(run_steps) + steps

@@ -53,7 +53,10 @@ def read_progress(experiment) -> list[tuple[int, float]]:
             for row in csv.DictReader(io.StringIO(files[0].read_text()))]
 
 
-_WORKER_LINE = re.compile(r"^(?:\x1b\[\d+m)?\(\w+ pid=(\d+)[^)]*\)(?:\x1b\[0m)? ?(.*)$")
+_WORKER_LINE = re.compile(
+    # "(SingleAgentEnvRunner pid=1)", or an algorithm's actor as Ray names it:
+    # "(MarioDreamerV3(env=mario; env-runners=0; learners=0; multi-agent=False) pid=1)"
+    r"^(?:\x1b\[\d+m)?\(\w+(?:\([^()]*\))? pid=(\d+)[^)]*\)(?:\x1b\[0m)? ?(.*)$")
 
 
 def without_ray_sigterm_tracebacks(output: str) -> str:

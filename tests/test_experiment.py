@@ -144,6 +144,10 @@ def test_only_rays_sigterm_tracebacks_are_removed(ray_sigterm_tracebacks_removed
     kept = ray_sigterm_tracebacks_removed("\n".join(["a", *_RAY_SIGTERM, other, "b"]))
     assert kept == "\n".join(["a", other, "b"])
     assert ray_sigterm_tracebacks_removed("\n".join(_OURS + _RAY_SIGTERM)) == "\n".join(_OURS)
+    algorithm = "\x1b[36m(MarioDreamerV3(env=mario; env-runners=0; learners=0; " \
+                "multi-agent=False) pid=7834)\x1b[0m "  # an algorithm actor, as Ray names it
+    assert ray_sigterm_tracebacks_removed("\n".join(
+        line.replace(_PREFIX, algorithm) for line in _RAY_SIGTERM)) == ""
     for output in (_OURS, _RAY_SIGTERM[:-1] + [_PREFIX + "SystemExit: 2"],
                    [line.replace("sigterm_handler", "step") for line in _RAY_SIGTERM],
                    [line.replace(_PREFIX, "") for line in _RAY_SIGTERM]):

@@ -392,12 +392,13 @@ def iterations_printed(output: str) -> list[int]:
     return [int(m[1]) for m in re.finditer(r"\] iter +(\d+) \|", output)]
 
 
-def test_a_lost_node_and_a_killed_driver_cost_at_most_one_checkpoint_interval(s3_server,
-                                                                               tmp_path, cli):
+def test_a_lost_node_costs_at_most_one_checkpoint_interval_and_a_killed_driver_resumes(
+        s3_server, tmp_path, cli):
     """A trial's node dies whole (its `ray start`, raylet and every process they started, with
     SIGKILL): Tune restores the trial from its last checkpoint in the bucket on the other node
     (`--max-failures`). Then `mario-rllib train` itself is killed, and `--resume` goes on from
-    the bucket. Each costs at most `--checkpoint-every` iterations."""
+    the bucket. The node's loss costs at most `--checkpoint-every` iterations; the driver's,
+    the iterations since the newest checkpoint Tune's experiment state had recorded."""
     from mario_rllib.storage import locate
 
     every, stop, experiment = 2, 10, "s3://mario/lost-node/exp"
@@ -444,5 +445,10 @@ def test_a_lost_node_and_a_killed_driver_cost_at_most_one_checkpoint_interval(s3
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     second = iterations_printed(resumed.stdout)
     assert second[-1] == stop and second == list(range(second[0], stop + 1)), second
-    assert first[-1] - (second[0] - 1) <= every, (first, second)
+    # A killed driver resumes from the newest checkpoint its experiment state recorded: Tune
+    # saves that state at most every 10 s and uploads it at most every `sync_period` (5 min;
+    # forced after `num_to_keep` checkpoints), so it may lag the newest checkpoint written.
+    # Never before the restore point, always at a checkpoint (docs/cluster.md says so).
+    restored_at = second[0] - 1
+    assert restored_at % every == 0 and after[0] - 1 <= restored_at <= first[-1], (first, second)
     assert list(tmp_path.iterdir()) == []  # all of it in the bucket

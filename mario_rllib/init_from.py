@@ -56,6 +56,26 @@ class InitFrom:
                 f"schedules and step counts start fresh")
 
 
+@dataclasses.dataclass(frozen=True)
+class StartedFrom:
+    """What an experiment file's `init_from` says, as the tools that count a run's steps read it:
+    `scripts/ship_agent.py`, `learning_check.py --milestones`, `results --record`."""
+
+    record: dict[str, Any]
+    """The experiment file's record, without this machine's path to the module (what agent.json
+    and the results records publish); {} for a run from random weights."""
+    agent_steps: int
+    """Agent steps behind the starting weights (0 when none, or not known)."""
+    train_minutes: float
+    """Training minutes behind them (0 when none, or not known)."""
+
+    @classmethod
+    def of(cls, experiment_meta: dict[str, Any]) -> StartedFrom:
+        started = experiment_meta.get("init_from") or {}
+        return cls({key: value for key, value in started.items() if key != "module"},
+                   started.get("agent_steps") or 0, started.get("train_minutes") or 0)
+
+
 def resolve_init(given: str, algo: str, config) -> InitFrom:
     """Check that the module of `given` (an agent's name or a checkpoint) fits the run `config`
     builds: same algorithm, same action set, frames and frame skip, and a state of the same

@@ -34,6 +34,7 @@ from mario_rllib.experiment import (
     check_request,
     train,
 )
+from mario_rllib.init_from import StartedFrom
 from mario_rllib.storage import Location, as_location, is_uri, locate
 
 EVAL_SEED = 10_000
@@ -81,8 +82,8 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
     meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
     # A run started from an agent's weights (`train --init-from`) counts the steps and minutes
     # behind them too, as `scripts/ship_agent.py` does.
-    started = meta.get("init_from") or {}
-    offset, offset_s = started.get("agent_steps") or 0, 60 * (started.get("train_minutes") or 0)
+    started = StartedFrom.of(meta)
+    offset, offset_s = started.agent_steps, 60 * started.train_minutes
     trials = []
     for trial in experiment.children("trial_*"):
         rows = result_rows(trial) if (trial / "result.json").is_file() else []
@@ -118,8 +119,7 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
               "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
               "settings": meta.get("settings", {}),
               # where the weights came from, without this machine's path to them
-              **({"init_from": {key: value for key, value in started.items() if key != "module"}}
-                 if started else {}),
+              **({"init_from": started.record} if started.record else {}),
               "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
               "episodes": episodes, "trials": trials}
     path = out / "runs" / f"{experiment.name}.json"

@@ -34,6 +34,7 @@ from mario_rllib import rollout
 from mario_rllib.env import MarioEnvConfig, make_env
 from mario_rllib.evaluate import evaluate
 from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, train
+from mario_rllib.init_from import StartedFrom
 from mario_rllib.results import checkpoint_at, result_rows
 
 EVAL_SEED = 10_000
@@ -120,8 +121,8 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
     the evaluated flag-rate curve. A milestone evaluated before (same checkpoint, same episodes
     and cap) is read from milestones.json. Milestones count every agent step behind the weights:
     for a run that started from an agent (`train --init-from`), its own plus the agent's."""
-    started = json.loads((experiment / EXPERIMENT_FILE).read_text()).get("init_from") or {}
-    offset, offset_minutes = started.get("agent_steps") or 0, started.get("train_minutes") or 0
+    started = StartedFrom.of(json.loads((experiment / EXPERIMENT_FILE).read_text()))
+    offset, offset_minutes = started.agent_steps, started.train_minutes
     out.mkdir(parents=True, exist_ok=True)
     path = out / "milestones.json"
     done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
@@ -130,7 +131,7 @@ def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
         last = result_rows(trial)[-1]
         for budget in budgets:
             if budget <= offset:
-                print(f"skipped: {experiment.name} started from {started['given']} at "
+                print(f"skipped: {experiment.name} started from {started.record['given']} at "
                       f"{offset:,} agent steps, after {budget:,}")
                 continue
             if last["num_env_steps_sampled_lifetime"] + offset < budget and not last.get("done"):

@@ -26,6 +26,7 @@ import numpy as np
 from mario_rllib import agents, rollout
 from mario_rllib.evaluate import build_policy, evaluate, load_module, make_trained_env
 from mario_rllib.experiment import EXPERIMENT_FILE
+from mario_rllib.init_from import StartedFrom
 from mario_rllib.results import EVAL_SEED, checkpoint_at, checkpoint_iteration
 
 REFERENCE_STEPS = (0, 10, 40, 80, 120, 160, 200, 240)
@@ -110,10 +111,11 @@ def main() -> int:
         print(f"ship_agent: {error}", file=sys.stderr)
         return 2
     meta = json.loads((experiment / EXPERIMENT_FILE).read_text())
-    started = meta.get("init_from") or {}
-    if started and started.get("agent_steps") is None:
-        print(f"ship_agent: {experiment.name} started from {started['given']}, whose agent steps "
-              f"are unknown: ship from a run that started from a shipped agent", file=sys.stderr)
+    started = StartedFrom.of(meta)
+    if started.record and started.record.get("agent_steps") is None:
+        print(f"ship_agent: {experiment.name} started from {started.record['given']}, whose "
+              f"agent steps are unknown: ship from a run that started from a shipped agent",
+              file=sys.stderr)
         return 2
     params = json.loads((trial / "params.json").read_text())
     folder = Path(args.agents_dir).resolve() / args.name
@@ -151,10 +153,10 @@ def main() -> int:
                     # a run that started from an agent's weights (train --init-from) counts the
                     # steps and minutes behind them too
                     "agent_steps": int(row["num_env_steps_sampled_lifetime"])
-                    + (started.get("agent_steps") or 0),
+                    + started.agent_steps,
                     "train_minutes": round(row["time_total_s"] / 60)
-                    + (started.get("train_minutes") or 0),
-                    **({"started_from": started} if started else {}),
+                    + started.train_minutes,
+                    **({"started_from": started.record} if started.record else {}),
                     "preset": meta["preset"], "seed": params["seed"],
                     "settings": meta.get("settings", {}), "env_config": env_config},
         "evaluation": {"episodes": summary["episodes"],

@@ -22,7 +22,8 @@ the stage the trial is in, then moves on when the stage is done:
              candidate of a generation plays from the same starts (seeded no-op starts, new each
              generation) or dreams with the same noise: CMA-ES ranks candidates, not starts. C's
              weights in the Learners (what checkpoints, `evaluate` and the env runners play) are
-             the best candidate so far, as [1]'s code keeps. The ES state is in the checkpoint.
+             the kept controller: the ES mean with the best evaluation so far (`es_eval_every`,
+             `es_eval_episodes`), as [1]'s code keeps. The ES state is in the checkpoint.
 
 Results (and the progress line) carry `world_models/stage` (the index in `STAGES` of the stage
 the next iteration works on) and the stage's numbers: episodes
@@ -249,8 +250,8 @@ class WorldModels(Algorithm):
         config = self.config
         seeds = [int(seed) for seed in np.random.default_rng(
             (config.seed or 0) + EVAL_SEED_OFFSET).integers(2**31, size=config.es_eval_episodes)]
-        chunks = [[int(seed) for seed in chunk] for chunk in np.array_split(
-            seeds, max(1, min(len(seeds), len(self.env_runner_group.healthy_worker_ids()))))]
+        runners = max(1, min(len(seeds), len(self.env_runner_group.healthy_worker_ids())))
+        chunks = [seeds[turn::runners] for turn in range(runners)]
         scores = self._score([mean] * len(chunks), in_dream=False, seeds=chunks, count=False)
         returns = [r for score in scores for r in score["returns"]]
         x_pos = [x for score in scores for x in score["x_pos"]]

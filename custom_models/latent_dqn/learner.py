@@ -28,12 +28,16 @@ from ray.rllib.utils.typing import StateDict
 
 from custom_models.dqn.learner import MarioDQNLearner
 from custom_models.latent_dqn.rl_module import LATENT, NEXT_LATENT
-from custom_models.worldmodels.learner import SkipsUntrainedParts, reconstruction_metrics
+from custom_models.worldmodels.learner import (
+    AveragesGradientsAcrossLearners,
+    SkipsUntrainedParts,
+    reconstruction_metrics,
+)
 
 UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
 
 
-class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
+class LatentDQNLearner(SkipsUntrainedParts, AveragesGradientsAcrossLearners, MarioDQNLearner):
     """See the module doc. Settings come from the module's `model_config["latent"]`:
     `phase_updates` and `world_model_lr`."""
 
@@ -43,7 +47,7 @@ class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
 
     @override(MarioDQNLearner)
     def configure_optimizers_for_module(self, module_id, config=None):
-        module = self._module[module_id]
+        module = self.module[module_id].unwrapped()
         latent = module.model_config["latent"]
         world_model = list(module.vae.parameters()) + list(module.dynamics.parameters())
         streams = list(module.streams.parameters())
@@ -58,7 +62,7 @@ class LatentDQNLearner(SkipsUntrainedParts, MarioDQNLearner):
 
     @override(MarioDQNLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
-        module = self._module[module_id]
+        module = self.module[module_id].unwrapped()
         q_loss = super().compute_loss_for_module(module_id=module_id, config=config, batch=batch,
                                                  fwd_out=fwd_out)  # also the TD errors
         world_model = self.in_world_model_phase(module)

@@ -15,7 +15,8 @@ A batch is for V or for M, never both, and says which by its columns:
     V: "obs" [N, 64, 64, C] uint8 frames.
     M: "mu", "log_var" [B, T+1, z_size] (V's posterior, from which z is drawn per update, as [1]'s
        code does), "actions", "rewards", "ends", "mask" [B, T].
-Only the part a batch trains gets gradients (`SkipsUntrainedParts`).
+Only the part a batch trains gets gradients (`SkipsUntrainedParts`). With more than one learner,
+the learners average their gradients themselves (`AveragesGradientsAcrossLearners`).
 
 Metrics, under `learners/default_policy/` in each result while the part trains:
     vae_loss, vae_reconstruction (squared error summed over a frame's pixels), vae_kl (nats, before
@@ -26,7 +27,9 @@ Metrics, under `learners/default_policy/` in each result while the part trains:
 from __future__ import annotations
 
 import torch
+import torch.distributed as dist
 from ray.rllib.core.learner.torch.torch_learner import TorchLearner
+from ray.rllib.core.rl_module.torch.torch_rl_module import TorchDDPRLModule
 from ray.rllib.utils.annotations import override
 
 from custom_models.dreamer.metrics import ssim
@@ -57,12 +60,49 @@ class SkipsUntrainedParts:
         return {ref: grad for ref, grad in grads.items() if grad is not None}
 
 
-class WorldModelsLearner(SkipsUntrainedParts, TorchLearner):
+class AveragesGradientsAcrossLearners:
+    """A TorchLearner mixin for modules whose losses reach their parts directly (V's and M's
+    losses, latent DQN's world model), not through `forward_train`.
+
+    With `num_learners` > 1, RLlib 2.60 wraps each module in torch's DistributedDataParallel
+    (`TorchLearner._make_modules_ddp_if_necessary`). DDP all-reduces gradients through hooks that
+    only its own `forward` arms, and expects every parameter to get a gradient after it: a loss on
+    the module's parts gets no all-reduce at all, and a forward whose loss leaves a part untrained
+    makes the next one raise ("Expected to have finished reduction in the prior iteration").
+
+    So DDP keeps only its start (learner 0's weights broadcast to the others when RLlib wraps the
+    module) and its hooks are switched off for good, as its own `no_sync()` does for a while. Each
+    update's gradients are averaged over the learners here instead, as RLlib's IMPALA learner does
+    for multi-agent modules: one all-reduce of the gradients that exist, in the learner's parameter
+    order. That order and that set are the same on every learner, since every learner trains the
+    same part in the same update."""
+
+    @override(TorchLearner)
+    def _make_modules_ddp_if_necessary(self) -> None:
+        super()._make_modules_ddp_if_necessary()
+        for module in self.module.values():
+            if isinstance(module, TorchDDPRLModule):
+                module.require_backward_grad_sync = False  # what DDP's `no_sync()` sets
+
+    def compute_gradients(self, loss_per_module, **kwargs):
+        grads = super().compute_gradients(loss_per_module, **kwargs)
+        present = [grad for grad in grads.values() if grad is not None]
+        if self.config.num_learners > 1 and present:
+            flat = torch.cat([grad.reshape(-1) for grad in present])
+            dist.all_reduce(flat)
+            flat /= dist.get_world_size()
+            for grad, average in zip(present, flat.split([grad.numel() for grad in present]),
+                                     strict=True):
+                grad.copy_(average.view_as(grad))
+        return grads
+
+
+class WorldModelsLearner(SkipsUntrainedParts, AveragesGradientsAcrossLearners, TorchLearner):
     """V's and M's losses and optimizers (see the module doc)."""
 
     @override(TorchLearner)
     def configure_optimizers_for_module(self, module_id, config=None):
-        module = self._module[module_id]
+        module = self.module[module_id].unwrapped()
         for name, part, lr in (("vae", module.vae, config.vae_lr),
                                ("mdn_rnn", module.rnn, config.mdn_lr)):
             params = list(part.parameters())
@@ -72,7 +112,7 @@ class WorldModelsLearner(SkipsUntrainedParts, TorchLearner):
 
     @override(TorchLearner)
     def compute_loss_for_module(self, *, module_id, config, batch, fwd_out):
-        module = self._module[module_id]
+        module = self.module[module_id].unwrapped()
         if "obs" in batch:
             return self._vae_loss(module_id, module, batch["obs"])
         return self._mdn_loss(module_id, module, batch)
@@ -100,6 +140,6 @@ class WorldModelsLearner(SkipsUntrainedParts, TorchLearner):
     @torch.no_grad()
     def encode(self, frames, module_id: str = "default_policy"):
         """V's posterior for `frames` ([N, 64, 64, C] uint8, numpy): (mu, log_var) as numpy."""
-        vae = self._module[module_id].vae
+        vae = self.module[module_id].unwrapped().vae
         mu, log_var = vae.encode(torch.as_tensor(frames, device=self._device))
         return mu.cpu().numpy(), log_var.cpu().numpy()

@@ -150,6 +150,7 @@ RULES: dict[str, Rule] = {
     "collect_episodes": _COUNT, "collect_episodes_per_iter": _COUNT, "vae_epochs": _COUNT,
     "vae_batch_size": _COUNT, "vae_lr": _POSITIVE, "shuffle_frames": _COUNT, "mdn_epochs": _COUNT,
     "mdn_batch_size": _COUNT, "mdn_seq_len": _COUNT, "mdn_lr": _POSITIVE,
+    "mdn_grad_clip": _POSITIVE, "mdn_end_weight": _number(1),
     "es_population": _number(2, integer=True), "es_sigma0": _POSITIVE,
     "es_episodes_per_candidate": _COUNT, "es_eval_every": _COUNT, "es_eval_episodes": _COUNT,
     "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
@@ -161,7 +162,7 @@ RULES: dict[str, Rule] = {
 `MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives
 them."""
 
-NULLABLE = {"grad_clip", "beta_anneal_steps", "lr_anneal_steps", "max_episode_steps"}
+NULLABLE = {"grad_clip", "mdn_grad_clip", "beta_anneal_steps", "lr_anneal_steps", "max_episode_steps"}
 """Settings for which None means 'none' (no clipping, no annealing, no time limit)."""
 
 

@@ -61,6 +61,10 @@ DEFAULTS: dict[str, Any] = {
     "mdn_batch_size": 32,  # episodes per batch; fewer than [1]'s 100, as there are fewer
     "mdn_seq_len": 1000,  # whole episodes, as [1] (max_episode_steps caps them)
     "mdn_lr": 1e-3,
+    # [1]'s Doom code: M's gradients clipped element-wise at 1.0, and the rare end steps weighted
+    # 10x in the end head's loss (`restart_factor`), so that dreams end where the game does.
+    "mdn_grad_clip": 1.0,  # none: no clipping
+    "mdn_end_weight": 10.0,
     # --- C (CMA-ES, [1] A.3/A.4: population 64, 16 rollouts each for CarRacing) ---
     "es_population": 64,
     "es_sigma0": 0.1,  # [1]'s code: initial sigma 0.1 around zero weights
@@ -110,8 +114,8 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> WorldMode
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
     names = ("collect_episodes", "collect_episodes_per_iter", "vae_epochs", "vae_batch_size",
              "vae_lr", "shuffle_frames", "mdn_epochs", "mdn_batch_size", "mdn_seq_len", "mdn_lr",
-             "es_population", "es_sigma0", "es_episodes_per_candidate", "es_eval_every",
-             "es_eval_episodes", "es_in_dream",
+             "mdn_grad_clip", "mdn_end_weight", "es_population", "es_sigma0",
+             "es_episodes_per_candidate", "es_eval_every", "es_eval_episodes", "es_in_dream",
              "dream_temperature", "dream_horizon")
     config = (
         WorldModelsConfig()

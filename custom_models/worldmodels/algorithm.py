@@ -91,6 +91,8 @@ class WorldModelsConfig(AlgorithmConfig):
         self.mdn_batch_size = 32
         self.mdn_seq_len = 1000
         self.mdn_lr = 1e-3
+        self.mdn_grad_clip = 1.0
+        self.mdn_end_weight = 10.0
         self.es_population = 64
         self.es_sigma0 = 0.1
         self.es_episodes_per_candidate = 1
@@ -103,7 +105,8 @@ class WorldModelsConfig(AlgorithmConfig):
     def training(self, *, collect_episodes=NotProvided, collect_episodes_per_iter=NotProvided,
                  vae_epochs=NotProvided, vae_batch_size=NotProvided, vae_lr=NotProvided,
                  shuffle_frames=NotProvided, mdn_epochs=NotProvided, mdn_batch_size=NotProvided,
-                 mdn_seq_len=NotProvided, mdn_lr=NotProvided, es_population=NotProvided,
+                 mdn_seq_len=NotProvided, mdn_lr=NotProvided, mdn_grad_clip=NotProvided,
+                 mdn_end_weight=NotProvided, es_population=NotProvided,
                  es_sigma0=NotProvided, es_episodes_per_candidate=NotProvided,
                  es_eval_every=NotProvided, es_eval_episodes=NotProvided,
                  es_in_dream=NotProvided, dream_temperature=NotProvided,

@@ -21,7 +21,11 @@ the learners average their gradients themselves (`AveragesGradientsAcrossLearner
 Metrics, under `learners/default_policy/` in each result while the part trains:
     vae_loss, vae_reconstruction (squared error summed over a frame's pixels), vae_kl (nats, before
     the floor), vae_recon_mse (per pixel, in [0, 1]), vae_recon_ssim (1.0: identical);
-    mdn_loss, mdn_z_nll (per dimension of z), mdn_reward_mse, mdn_done_bce.
+    mdn_loss, mdn_z_nll (per dimension of z), mdn_reward_mse, mdn_done_bce (ends weighted by
+    `mdn_end_weight`).
+
+M's gradients are clipped element-wise at `mdn_grad_clip` and its end steps weighted by
+`mdn_end_weight` in the end head's loss, as [1]'s code (1.0 and 10).
 """
 
 from __future__ import annotations
@@ -130,12 +134,24 @@ class WorldModelsLearner(SkipsUntrainedParts, AveragesGradientsAcrossLearners, T
     def _mdn_loss(self, module_id, module, batch) -> torch.Tensor:
         z = batch["mu"] + torch.exp(0.5 * batch["log_var"]) * torch.randn_like(batch["mu"])
         losses = module.rnn.loss(z, batch["actions"], batch["rewards"], batch["ends"],
-                                 batch["mask"])
+                                 batch["mask"], end_weight=self.config.mdn_end_weight)
         self.metrics.log_dict({
             "mdn_loss": losses["total"].detach(), "mdn_z_nll": losses["z"].detach(),
             "mdn_reward_mse": losses["reward"].detach(), "mdn_done_bce": losses["done"].detach(),
         }, key=module_id, window=1)
         return losses["total"]
+
+    @override(TorchLearner)
+    def postprocess_gradients_for_module(self, *, module_id, config=None, module_gradients_dict):
+        """M's gradients clipped element-wise to [-mdn_grad_clip, mdn_grad_clip], as [1]'s code
+        does (`clip_by_value` at 1.0) and before RLlib's own `grad_clip`, if set; V's not (its
+        code has none)."""
+        if config.mdn_grad_clip is not None:
+            mdn = self.get_optimizer(module_id, "mdn_rnn")
+            for grad in self.filter_param_dict_for_optimizer(module_gradients_dict, mdn).values():
+                grad.clamp_(-config.mdn_grad_clip, config.mdn_grad_clip)
+        return super().postprocess_gradients_for_module(
+            module_id=module_id, config=config, module_gradients_dict=module_gradients_dict)
 
     @torch.no_grad()
     def encode(self, frames, module_id: str = "default_policy"):

@@ -63,18 +63,25 @@ class MDNRNN(nn.Module):
         return -torch.logsumexp(out["log_pi"] + log_normal, dim=-1)
 
     def loss(self, z: torch.Tensor, actions: torch.Tensor, rewards: torch.Tensor,
-             dones: torch.Tensor, mask: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+             dones: torch.Tensor, mask: torch.Tensor | None = None,
+             end_weight: float = 1.0) -> dict[str, torch.Tensor]:
         """On sequences z: [B, T+1, z_size] (z_0..z_T), actions, rewards, dones: [B, T] (a_t,
         r_t and d_t after z_t), and mask: [B, T] (1 where a step is real, 0 in padding): the
         mixture NLL of z_1..z_T (mean over dimensions, as [1]), the reward's squared error and the
-        end's binary cross-entropy, each a mean over real steps, and their sum `total`."""
+        end's binary cross-entropy, each a mean over real steps, and their sum `total`.
+
+        `end_weight` multiplies the cross-entropy of the steps that end an episode, as [1]'s Doom
+        code does with its `restart_factor` of 10: one step in hundreds ends, and a head that
+        never predicts an end is otherwise nearly as good, which leaves dreams without ends."""
         out = self.forward(z[:, :-1], actions)
         mask = torch.ones_like(rewards) if mask is None else mask.float()
         steps = mask.sum().clamp(min=1)
         z_loss = (self.mixture_nll(out, z[:, 1:]).mean(dim=-1) * mask).sum() / steps
         reward_loss = ((out["reward"] - rewards).pow(2) * mask).sum() / steps
+        weight = 1.0 + dones.float() * (end_weight - 1.0)
         done_loss = (F.binary_cross_entropy_with_logits(out["done_logit"], dones.float(),
-                                                        reduction="none") * mask).sum() / steps
+                                                        reduction="none")
+                     * weight * mask).sum() / steps
         return {"total": z_loss + reward_loss + done_loss, "z": z_loss, "reward": reward_loss,
                 "done": done_loss}
 

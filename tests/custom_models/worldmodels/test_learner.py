@@ -1,6 +1,9 @@
 """World Models' Learner, built as RLlib builds it: a V batch moves V's weights only, an M batch
 M's only (the other part's gradients are None and its optimizer leaves it alone), C never; the
-logged losses are the modules' own losses on the same batch."""
+logged losses are the modules' own losses on the same batch; M's gradients reach the optimizer
+clipped element-wise and its end steps weigh 10x, as the paper's code, V's gradients unclipped."""
+
+import copy
 
 import numpy as np
 import pytest
@@ -61,6 +64,72 @@ def test_a_sequence_batch_trains_m_only(learner):
     logged = {name: float(value) for name, value in results[DEFAULT_MODULE_ID].items()}
     assert logged["mdn_loss"] == pytest.approx(
         logged["mdn_z_nll"] + logged["mdn_reward_mse"] + logged["mdn_done_bce"], rel=1e-5)
+
+
+def _applied_gradients(learner, monkeypatch, columns) -> tuple[dict[str, torch.Tensor], dict]:
+    """The gradients RLlib's update hands to `apply_gradients` (after its postprocessing), by the
+    module's parameter names, and the update's logged metrics."""
+    captured = {}
+    apply = learner.apply_gradients
+
+    def spy(gradients):
+        captured.update({ref: grad.clone() for ref, grad in gradients.items()})
+        return apply(gradients)
+
+    monkeypatch.setattr(learner, "apply_gradients", spy)
+    results = _update(learner, columns)
+    names = {id(param): name for name, param in learner.module[DEFAULT_MODULE_ID].named_parameters()}
+    return ({names[id(learner._params[ref])]: grad for ref, grad in captured.items()},
+            {name: float(value) for name, value in results[DEFAULT_MODULE_ID].items()})
+
+
+def _raw_gradients(part, loss) -> dict[str, torch.Tensor]:
+    loss.backward()
+    return {name: param.grad for name, param in part.named_parameters() if param.grad is not None}
+
+
+def test_m_gets_its_gradients_clipped_at_1_and_its_ends_weighted_10x(learner, monkeypatch):
+    assert (learner.config.mdn_grad_clip, learner.config.mdn_end_weight) == (1.0, 10.0)
+    rng = np.random.default_rng(3)
+    episodes = [{"mu": rng.normal(size=(steps + 1, 32)).astype(np.float32),
+                 # log_var -60: z is mu (the learner draws z from V's posterior)
+                 "log_var": np.full((steps + 1, 32), -60.0, np.float32),
+                 "actions": rng.integers(0, 7, steps),
+                 "rewards": np.full(steps, 300.0, np.float32),  # large errors, large gradients
+                 "terminated": ended} for steps, ended in ((6, True), (9, False))]
+    columns = mdn_batch(episodes, seq_len=50)
+    rnn = copy.deepcopy(learner.module[DEFAULT_MODULE_ID].rnn)
+    tensors = {name: torch.as_tensor(value) for name, value in columns.items()}
+    out = rnn(tensors["mu"][:, :-1], tensors["actions"])
+    raw = _raw_gradients(rnn, rnn.loss(tensors["mu"], tensors["actions"], tensors["rewards"],
+                                       tensors["ends"], tensors["mask"], end_weight=10.0)["total"])
+    applied, logged = _applied_gradients(learner, monkeypatch, columns)
+
+    assert max(float(grad.abs().max()) for grad in raw.values()) > 100
+    assert set(applied) == {f"rnn.{name}" for name in raw}
+    for name, grad in raw.items():
+        torch.testing.assert_close(applied[f"rnn.{name}"], grad.clamp(-1.0, 1.0),
+                                   rtol=1e-4, atol=1e-5)
+    # The end head's loss, by hand: binary cross-entropy on real steps, the one end step x10.
+    p = torch.sigmoid(out["done_logit"]).detach().numpy().astype(np.float64)
+    ends, mask = columns["ends"], columns["mask"]
+    bce = -(ends * np.log(p) + (1 - ends) * np.log(1 - p))
+    assert ends.sum() == 1
+    assert logged["mdn_done_bce"] == pytest.approx(
+        (bce * (1 + 9 * ends) * mask).sum() / mask.sum(), rel=1e-4)
+
+
+def test_v_gets_its_gradients_unclipped(learner, monkeypatch):
+    frames = np.random.default_rng(4).integers(0, 256, (8, 64, 64, 3), dtype=np.uint8)
+    vae = copy.deepcopy(learner.module[DEFAULT_MODULE_ID].vae)
+    torch.manual_seed(5)
+    raw = _raw_gradients(vae, vae.loss(torch.as_tensor(frames))["total"])
+    torch.manual_seed(5)  # the same reparameterisation noise on the learner's update
+    applied, _ = _applied_gradients(learner, monkeypatch, {"obs": frames})
+    assert max(float(grad.abs().max()) for grad in raw.values()) > 1
+    assert set(applied) == {f"vae.{name}" for name in raw}
+    for name, grad in raw.items():
+        torch.testing.assert_close(applied[f"vae.{name}"], grad, rtol=1e-4, atol=1e-4)
 
 
 def test_encode_is_v_posterior_mean(learner):

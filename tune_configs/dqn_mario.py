@@ -84,8 +84,11 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"buffer_capacity": 1_000_000, "train_batch_size": 64},
 }
 
-def rllib_training_intensity(settings: dict[str, Any]) -> float | Any:
+def rllib_training_intensity(settings: dict[str, Any], per_q_update: int = 1) -> float | Any:
     """The value to give RLlib for `training_intensity` replayed samples per sampled step.
+
+    `per_q_update`: learner updates per Q update (latent DQN: 2, a world-model update for each Q
+    one), so that the Q network replays `training_intensity` samples per step, as DQN's.
 
     RLlib 2.60 (`dqn.calculate_rr_weights`) sets how many updates follow each sample call from
     the steps a call brings, counting `num_env_runners + 1` runners: with remote runners the
@@ -94,11 +97,10 @@ def rllib_training_intensity(settings: dict[str, Any]) -> float | Any:
     intensity itself; the `training_intensity` metric of `StackedReplayDQN` shows what ran.
     """
     intensity, runners = settings["training_intensity"], settings["num_env_runners"]
-    if not runners:
-        return intensity
+    scale = per_q_update * (runners / (runners + 1) if runners else 1)
     if isinstance(intensity, dict):  # a Tune grid search over it
-        return {"grid_search": [v * runners / (runners + 1) for v in intensity["grid_search"]]}
-    return intensity * runners / (runners + 1)
+        return {"grid_search": [value * scale for value in intensity["grid_search"]]}
+    return intensity * scale
 
 
 STOP = {STOP_TIMESTEPS: 5_000_000}
@@ -113,9 +115,11 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
                         obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
 
 
-def dqn_config(settings: dict[str, Any], frame_stack: int = FRAME_STACK) -> DQNConfig:
+def dqn_config(settings: dict[str, Any], frame_stack: int = FRAME_STACK,
+               per_q_update: int = 1) -> DQNConfig:
     """`StackedReplayDQN`'s config from resolved settings: everything but the module, learner
-    and what `apply_common` adds (also the base of `tune_configs/latent_dqn_mario.py`)."""
+    and what `apply_common` adds (also the base of `tune_configs/latent_dqn_mario.py`, whose
+    learner does `per_q_update` updates for each Q one)."""
     return (
         DQNConfig(algo_class=StackedReplayDQN)
         .training(
@@ -123,7 +127,7 @@ def dqn_config(settings: dict[str, Any], frame_stack: int = FRAME_STACK) -> DQNC
             gamma=settings["gamma"],
             n_step=settings["n_step"],
             train_batch_size_per_learner=settings["train_batch_size"],
-            training_intensity=rllib_training_intensity(settings),
+            training_intensity=rllib_training_intensity(settings, per_q_update),
             num_steps_sampled_before_learning_starts=settings["learning_starts"],
             target_network_update_freq=settings["target_update_freq"],
             tau=1.0,  # hard target updates, as the tutorial and Mnih et al.

@@ -6,7 +6,9 @@ This example
     model with a reward head, DQN's dueling head on the VAE means of the 4 stacked 64x64 RGB
     frames) and `LatentDQNLearner` (phases of `phase_updates` updates: the world model, then Q
     with the world model frozen). Everything not named below is DQN's (`tune_configs/dqn_mario.py`
-    gives each setting's source), so that the two compare at the same budget.
+    gives each setting's source), so that the two compare at the same budget: the same agent
+    steps, and the same Q updates per agent step (the learner does twice DQN's updates, half of
+    them the world model's).
 
 How to run
     mario-rllib train --algo latent_dqn --level 1-1                 # preset "cpu": a laptop
@@ -39,7 +41,12 @@ DEFAULTS: dict[str, Any] = {
     # One-step transitions: the dynamics model learns z_{t+1} and r_t from (z_t.., a_t); with
     # n_step > 1 it would learn the n-step latent and return after a_t alone.
     "n_step": 1,
-    "phase_updates": 1_000,  # updates per phase, world model first (about 3,000 agent steps)
+    # Updates per phase, world model first. `training_intensity` is the Q streams' (DQN's 32/3
+    # replayed samples per agent step); the learner does twice as many updates, so that Q gets
+    # DQN's 1 update per 3 agent steps: a phase is about 1,500 agent steps, a world-model and a Q
+    # phase 3,000, and DQN's target sync every 10,000 agent steps is every 3,333 Q updates, as
+    # DQN's.
+    "phase_updates": 1_000,
     "world_model_lr": 1e-4,  # [1]'s VAE learning rate; the dynamics model shares its optimizer
 }
 
@@ -54,7 +61,13 @@ STOP = dqn_mario.STOP
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
     """The latent DQN config for the named presets (applied left to right) and overrides."""
     settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
-    config = dqn_mario.dqn_config(settings, FRAME_STACK).learners(learner_class=LatentDQNLearner)
+    # Half of the learner's updates are the world model's: RLlib replays twice DQN's samples, so
+    # that the Q streams get DQN's updates, replay ratio and target syncs per agent step.
+    # RLlib replays whole batches per sample call, rounding the ratio: with DQN's 3-step calls
+    # (its fragment is its n_step, 3) the cpu preset replays exactly 2 x 32/3 per step (1-step
+    # calls would round it to 21 or 22).
+    config = dqn_mario.dqn_config(settings, FRAME_STACK, per_q_update=2).learners(
+        learner_class=LatentDQNLearner).env_runners(rollout_fragment_length=3)
     config = apply_common(config, settings, algo=ALGO, module_class=LatentDuelingQRLM,
                           obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
     return config.rl_module(model_config={

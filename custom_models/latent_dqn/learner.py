@@ -9,7 +9,10 @@ Updates go in phases of `phase_updates` each, starting with the world model:
                  reward: the n-step return when `n_step` > 1). The Q streams get no gradient.
     Q            RLlib's DQN loss on the latent state; the world model is frozen (the latent is
                  computed under `no_grad`, and its optimizer gets no gradient).
-The TD errors that prioritized replay needs are computed in both phases.
+The TD errors that prioritized replay needs are computed in both phases. The importance weights
+scale the Q loss only: the world model fits per-sample targets, and the surprising transitions
+prioritized replay favours are what it needs most (docs/latent_dqn.md, "Prioritized replay and the
+world model").
 
 Metrics (under `learners/default_policy/`): `wm_phase` (1 in a world-model update, 0 in a Q one),
 `wm_recon_mse` and `wm_recon_ssim` (V's reconstruction of the frames, pixels in [0, 1]), `wm_kl`,

@@ -233,7 +233,9 @@ def _world_models(result: Mapping[str, Any]) -> str:
                 f"{learner.get('vae_recon_mse', math.nan):.4f}, ssim "
                 f"{learner.get('vae_recon_ssim', math.nan):.3f}, kl {learner.get('vae_kl', math.nan):.1f}")
     if given("episodes_collected"):
-        return f" | collected {value('episodes_collected'):,.0f} random episodes"
+        random_play = numbers.get("collect", {}).get("x_pos_max_mean")
+        return (f" | collected {value('episodes_collected'):,.0f} random episodes"
+                + (f" (x_pos {random_play:,.0f})" if random_play is not None else ""))
     return ""
 
 

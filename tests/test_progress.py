@@ -52,9 +52,12 @@ def test_progress_line_says_what_each_world_models_stage_did():
             "learners": {"default_policy": learner or {}}})
 
     # Metrics of stages not run in an iteration are NaN in its result (RLlib's window of 1).
-    assert line({"episodes_collected": 8.0, "stage": 0.0}, sampled=400).endswith(
+    # The random episodes stay out of the candidates' window (`env_runners/`): theirs is apart.
+    assert line({"episodes_collected": 8.0, "stage": 0.0,
+                 "collect": {"x_pos_max_mean": 452.5, "window_episodes": 8}},
+                sampled=400).endswith(
         "200.0 steps/s | return - | x_pos - (max -) | flag - (- ep) | 0:00:00 | collected 8 "
-        "random episodes")
+        "random episodes (x_pos 452)")
     assert line({"episodes_collected": NAN, "vae_epochs": 1.0},
                 {"vae_recon_mse": 0.01884, "vae_recon_ssim": 0.6441, "vae_kl": 15.32}).endswith(
         "-- steps/s | return - | x_pos - (max -) | flag - (- ep) | 0:00:00 | V epoch 1: recon "

@@ -29,6 +29,9 @@ Results (and the progress line) carry `world_models/stage` (the index in `STAGES
 the next iteration works on) and the stage's numbers: episodes
 collected, V's and M's losses (under `learners/`), and per generation the best, mean and worst
 candidate fitness, the furthest x_pos a candidate reached, and how many Ray actors scored them.
+The episode statistics of `env_runners/` (the last-100 window: return, x_pos, flag rate) are the
+candidates' episodes only; the random episodes' are under `world_models/collect/`, and their
+steps count in `env_runners/num_env_steps_sampled_lifetime` with the others.
 """
 
 from __future__ import annotations
@@ -175,7 +178,10 @@ class WorldModels(Algorithm):
             partial(_random_episodes, num_episodes=per_runner,
                     seed=int(self._rng.integers(2**31))), local_env_runner=remote == 0)
         episodes = [episode for batch, _ in sampled for episode in batch]
-        self.metrics.aggregate([metrics for _, metrics in sampled], key=ENV_RUNNER_RESULTS)
+        counts, random_play = zip(*(_split_episode_stats(metrics) for _, metrics in sampled),
+                                  strict=True)
+        self.metrics.aggregate(list(counts), key=ENV_RUNNER_RESULTS)
+        self.metrics.aggregate(list(random_play), key=(RESULTS_KEY, "collect"))
         name = f"iter{self.iteration:06d}-{uuid.uuid4().hex[:8]}"
         collected += data.write_episodes(episodes, self.rollouts_dir, name)
         self.metrics.log_value((RESULTS_KEY, "episodes_collected"), collected, window=1)
@@ -385,6 +391,17 @@ def _sample_from(runner, seed: int, **kwargs):
         return runner.sample(**kwargs)
     finally:
         runner._seed = saved
+
+
+def _split_episode_stats(metrics: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """An env runner's metrics: (RLlib's counts and timers; everything else, its episodes'
+    statistics), so that the random episodes count as steps but stay out of the candidates'
+    last-100 window."""
+    def counts_or_times(name: str) -> bool:
+        return (name.startswith(("num_", "env_to_module")) or name.endswith("_timer")
+                or name in ("sample", "weights_seq_no"))
+    return ({name: value for name, value in metrics.items() if counts_or_times(name)},
+            {name: value for name, value in metrics.items() if not counts_or_times(name)})
 
 
 def _random_episodes(runner, *, num_episodes: int, seed: int):

@@ -106,3 +106,16 @@ def test_dream_shows_v_and_m_beside_the_game(trained, tmp_path, cli):
     assert report["frames"] == 13 and [s["phase"] for s in report["steps"]].count("imagined") == 10
     assert 0 < report["summary"]["observed_mse_mean"] < 1
     assert out.read_bytes()[:3] == b"GIF"
+
+
+def test_the_last_100_window_holds_the_candidates_episodes_only(trained):
+    """The random episodes of the collect stage count as sampled steps, but their statistics
+    are apart (`world_models/collect/`): the window of `env_runners/` is the candidates'."""
+    rows = _last_by_iteration(trained["rows"])
+    collect, random_play = rows[1]["env_runners"], rows[1]["world_models"]["collect"]
+    assert "window_episodes" not in collect and "flag_rate" not in collect
+    assert random_play["window_episodes"] == 2 and random_play["x_pos_max_mean"] > 0
+    assert collect["num_env_steps_sampled_lifetime"] == 2 * random_play["episode_len_mean"]
+    for iteration in (4, 5, 6):  # generations 1-3 of 4 candidates, one episode each
+        generation = rows[iteration]["world_models"]["generation"]
+        assert rows[iteration]["env_runners"]["window_episodes"] == 4 * generation

@@ -23,6 +23,7 @@ Results to expect
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from ray.rllib.algorithms.dqn import DQNConfig
@@ -43,9 +44,9 @@ DEFAULTS: dict[str, Any] = {
     "n_step": 1,
     # Updates per phase, world model first. `training_intensity` is the Q streams' (DQN's 32/3
     # replayed samples per agent step); the learner does twice as many updates, so that Q gets
-    # DQN's 1 update per 3 agent steps: a phase is about 1,500 agent steps, a world-model and a Q
-    # phase 3,000, and DQN's target sync every 10,000 agent steps is every 3,333 Q updates, as
-    # DQN's.
+    # DQN's Q updates per agent step (cpu preset, batch 32: one per 3 steps; a phase is about
+    # 1,500 agent steps), and DQN's target sync every 10,000 agent steps falls every 3,333 Q
+    # updates, as DQN's.
     "phase_updates": 1_000,
     "world_model_lr": 1e-4,  # [1]'s VAE learning rate; the dynamics model shares its optimizer
 }
@@ -65,9 +66,13 @@ def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig
     # that the Q streams get DQN's updates, replay ratio and target syncs per agent step.
     # RLlib replays whole batches per sample call, rounding the ratio: with DQN's 3-step calls
     # (its fragment is its n_step, 3) the cpu preset replays exactly 2 x 32/3 per step (1-step
-    # calls would round it to 21 or 22).
+    # calls would round it to 21 or 22). A multiple of 3 keeps that, and RLlib wants n_step at
+    # most the fragment.
+    n_step = settings["n_step"]
+    longest = max(n_step["grid_search"]) if isinstance(n_step, dict) else n_step
     config = dqn_mario.dqn_config(settings, FRAME_STACK, per_q_update=2).learners(
-        learner_class=LatentDQNLearner).env_runners(rollout_fragment_length=3)
+        learner_class=LatentDQNLearner).env_runners(
+            rollout_fragment_length=3 * math.ceil(longest / 3))
     config = apply_common(config, settings, algo=ALGO, module_class=LatentDuelingQRLM,
                           obs_mode=OBS_MODE, frame_stack=FRAME_STACK)
     return config.rl_module(model_config={

@@ -277,8 +277,15 @@ class WorldModels(Algorithm):
     # --- helpers -------------------------------------------------------------------------
 
     def _update(self, columns: dict[str, np.ndarray]) -> None:
-        """One gradient step of V or M on the Learners (split among them, if several)."""
-        rows = len(next(iter(columns.values())))
+        """One gradient step of V or M on the Learners, split among them if several: RLlib cuts
+        a batch into shards of ceil(rows / learners), which leaves the last learner fewer rows or
+        none (a NaN loss), so the batch is cut to a multiple of the learners first (at most
+        `num_learners` - 1 rows of an epoch's last batch go unused)."""
+        learners = max(self.config.num_learners, 1)
+        rows = len(next(iter(columns.values()))) // learners * learners
+        if not rows:
+            return
+        columns = {name: column[:rows] for name, column in columns.items()}
         batch = MultiAgentBatch({DEFAULT_MODULE_ID: SampleBatch(columns)}, env_steps=rows)
         results = self.learner_group.update(batch=batch)
         self.metrics.aggregate(results, key=LEARNER_RESULTS)

@@ -76,10 +76,11 @@ class AveragesGradientsAcrossLearners:
 
     So DDP keeps only its start (learner 0's weights broadcast to the others when RLlib wraps the
     module) and its hooks are switched off for good, as its own `no_sync()` does for a while. Each
-    update's gradients are averaged over the learners here instead, as RLlib's IMPALA learner does
-    for multi-agent modules: one all-reduce of the gradients that exist, in the learner's parameter
-    order. That order and that set are the same on every learner, since every learner trains the
-    same part in the same update."""
+    update's gradients are averaged over the learners here instead, with equal weights, as DDP
+    does: one all-reduce of the gradients that exist, in the learner's parameter order. That set
+    is the same on every learner, since every learner trains the same part in the same update
+    (RLlib's IMPALA learner, whose multi-agent learners may differ, all-reduces every parameter
+    instead); a learner whose set differs stops the update with an error rather than a hang."""
 
     @override(TorchLearner)
     def _make_modules_ddp_if_necessary(self) -> None:
@@ -91,6 +92,17 @@ class AveragesGradientsAcrossLearners:
     def compute_gradients(self, loss_per_module, **kwargs):
         grads = super().compute_gradients(loss_per_module, **kwargs)
         present = [grad for grad in grads.values() if grad is not None]
+        if self.config.num_learners > 1:
+            sizes = [grad.numel() for grad in present]
+            shape = torch.tensor([len(sizes), sum(sizes)], dtype=torch.float64,
+                                 device=self._device)
+            lowest = shape.clone()
+            dist.all_reduce(shape, op=dist.ReduceOp.MAX)
+            dist.all_reduce(lowest, op=dist.ReduceOp.MIN)
+            if not torch.equal(shape, lowest):
+                raise RuntimeError(f"learners differ in what this update trains: from "
+                                   f"{lowest.tolist()} to {shape.tolist()} gradients (count, "
+                                   f"elements); their updates are out of step")
         if self.config.num_learners > 1 and present:
             flat = torch.cat([grad.reshape(-1) for grad in present])
             dist.all_reduce(flat)

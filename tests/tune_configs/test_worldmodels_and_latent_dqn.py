@@ -42,9 +42,12 @@ def test_latent_dqn_is_dqn_on_rgb_latents_with_its_own_settings():
     assert config.algo_class is StackedReplayDQN and config.learner_class is LatentDQNLearner
     assert config.get_rl_module_spec().module_class is LatentDuelingQRLM
     # DQN's settings, but one-step transitions for the dynamics model.
-    for name in ("lr", "gamma", "train_batch_size_per_learner", "training_intensity",
+    for name in ("lr", "gamma", "train_batch_size_per_learner",
                  "num_steps_sampled_before_learning_starts", "target_network_update_freq"):
         assert getattr(config, name) == getattr(dqn, name), name
+    # Half of its updates are the world model's: twice DQN's replay, in DQN's 3-step calls.
+    assert config.training_intensity == 2 * dqn.training_intensity
+    assert config.get_rollout_fragment_length() == dqn.get_rollout_fragment_length() == 3
     assert dqn.n_step == 3 and config.n_step == 1
     model = config.model_config
     assert model["latent"] == {"phase_updates": 1000, "world_model_lr": 1e-4}

@@ -386,12 +386,11 @@ def _run_evaluate(args: argparse.Namespace) -> int:
 def _add_dream(subparsers) -> None:
     parser = subparsers.add_parser(
         "dream",
-        help="a DreamerV3, World Models or latent DQN agent's world model: real vs imagined "
+        help="an agent's world model (for the algorithms that have one): real vs imagined "
         "frames, to a GIF or MP4",
-        description="Play a real episode with a DreamerV3, World Models or latent DQN "
-        "checkpoint's agent; "
-        "let its world "
-        "model observe the first --observe frames, then imagine --horizon steps open-loop under "
+        description="Play a real episode with the agent of a checkpoint whose algorithm has a "
+        "world model; let the world model observe the first --observe frames, then imagine "
+        "--horizon steps open-loop under "
         "the agent's real actions. Writes OUT (real | imagined | difference, side by side), "
         "OUT.json (per-step MSE, SSIM, rewards) and OUT.png (the error per step). A checkpoint "
         "is pickled code: load only trusted ones.",
@@ -496,6 +495,15 @@ def _add_results(subparsers) -> None:
                         "(default: docs/results)")
     parser.add_argument("--record", action="append", default=[], type=user_path,
                         metavar="EXPERIMENT_DIR", help="record this experiment (repeatable)")
+    parser.add_argument("--milestones", default=None, metavar="STEPS1,STEPS2,...",
+                        help="with --record: also evaluate each trial's newest checkpoint at or "
+                        "before each of these agent-step counts (counting the steps behind a "
+                        "run's --init-from weights), tabled and drawn in OUT.md; milestones "
+                        "recorded before are not played again")
+    parser.add_argument("--max-episode-steps", type=int, default=None,
+                        help="with --record: end evaluation episodes after N agent steps (a "
+                        "clear of 1-1 takes about 400; a stalled greedy episode runs to the "
+                        "game's clock, about 2,000; default: no limit)")
     parser.set_defaults(func=_run_results)
 
 
@@ -509,11 +517,19 @@ def _run_results(args: argparse.Namespace) -> int:
                          f"integers >= 1")
     out = Path(args.out)
     check_writable_dir(out, "--out")
+    milestones = _positive_ints("--milestones", args.milestones)
+    if (milestones or args.max_episode_steps is not None) and not args.record:
+        raise ValueError("--milestones and --max-episode-steps go with --record (a recorded "
+                         "experiment's checkpoints)")
+    if args.max_episode_steps is not None and args.max_episode_steps < 1:
+        raise ValueError(f"bad --max-episode-steps {args.max_episode_steps}: expected an "
+                         f"integer >= 1")
     if not args.record:
         check_storage_path(args.storage_path, "--storage-path")
     if args.record:
         for experiment in args.record:
-            results.record(experiment, out, args.episodes)
+            results.record(experiment, out, args.episodes, milestones=milestones,
+                           max_episode_steps=args.max_episode_steps)
         roots = [str(locate(experiment).parent) for experiment in args.record]
         print(f"wrote {results.write_report(out, roots)}")
         return 0

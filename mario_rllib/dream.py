@@ -1,11 +1,8 @@
-"""`mario-rllib dream CHECKPOINT --out dream.gif`: what a DreamerV3, World Models or latent DQN
-agent's world model imagines.
+"""`mario-rllib dream CHECKPOINT --out dream.gif`: what an agent's world model imagines (for
+the algorithms whose experiment file names one: its `observe_then_imagine` hook).
 
 The agent plays a real episode (greedy, seeded). Its world model observes the first K frames, then
-rolls forward open-loop for H steps under the actions the agent really took
-(`custom_models.dreamer.imagine`; for World Models, V encodes the frames and M dreams the next
-latents, which V decodes: `custom_models.worldmodels.imagine`; for latent DQN, its dynamics
-model: `custom_models.latent_dqn.imagine`). The video shows, side by side,
+rolls forward open-loop for H steps under the actions the agent really took. The video shows, side by side,
 the real frames, the model's frames (reconstructions while observing, predictions while
 imagining) and their absolute difference; next to it, `<out>.json` holds the per-step
 reconstruction error (MSE of pixels in [0, 1], SSIM), the predicted and real rewards and the
@@ -43,27 +40,24 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
     """Write the dream video, `<out>.json` and `<out>.png`; return the JSON's content."""
     import torch
 
-    from custom_models.dreamer import imagine as dreamer_imagine
-    from custom_models.dreamer.metrics import ssim
-    from custom_models.latent_dqn import imagine as latent_dqn_imagine
-    from custom_models.worldmodels import imagine as worldmodels_imagine
+    from custom_models.images import ssim
+    from tune_configs import load_experiment, with_hook
     check_video_path(out, "--out")
     if observe < 1 or horizon < 1:
         raise ValueError(f"bad --observe {observe} / --horizon {horizon}: expected integers >= 1")
     if not 1 <= scale <= 8:
         raise ValueError(f"bad --scale {scale}: expected an integer from 1 to 8")
     module, mario, module_dir = load_module(checkpoint)
-    if hasattr(module, "world_model"):
-        observe_then_imagine = dreamer_imagine.observe_then_imagine
-    elif hasattr(module, "vae") and hasattr(module, "rnn"):
-        observe_then_imagine = worldmodels_imagine.observe_then_imagine
-    elif hasattr(module, "vae") and hasattr(module, "dynamics"):
-        observe_then_imagine = latent_dqn_imagine.observe_then_imagine
-    else:
+    # The world model to show is the one the agent's experiment file names (its
+    # `observe_then_imagine` hook); an algorithm without one has nothing to dream with.
+    observe_then_imagine = getattr(load_experiment(mario["algo"]), "observe_then_imagine", None)
+    if observe_then_imagine is None:
+        dreamers = with_hook("observe_then_imagine")
+        names = ", ".join(dreamers[:-1]) + f" or {dreamers[-1]}" if len(dreamers) > 1 \
+            else "".join(dreamers)
         raise ValueError(f"checkpoint {checkpoint!r} holds a {mario['algo']} agent, which has no "
-                         f"world model: `dream` needs a DreamerV3, World Models or latent DQN "
-                         f"checkpoint (mario-rllib train --algo dreamerv3, worldmodels or "
-                         f"latent_dqn)")
+                         f"world model: `dream` needs a checkpoint of an algorithm with one "
+                         f"(mario-rllib train --algo {names})")
     module.eval()
     env, env_config = make_trained_env(mario, level)
     torch.manual_seed(seed)

@@ -166,8 +166,8 @@ class ModulePolicy(rollout.Policy):
 def build_policy(module, mario: dict, env, explore: bool, seed: int = 0) -> ModulePolicy:
     """RLlib's env-to-module and module-to-env pipelines, as the algorithm's env runners build
     them, with the frame stack the checkpoint records (not today's experiment file's)."""
+    from mario_rllib.env.connectors import FrameStack
     from tune_configs import load_experiment
-    from tune_configs.common import FrameStack
 
     config = load_experiment(mario["algo"]).build_config()
     frame_stack = int(mario["frame_stack"])

@@ -29,6 +29,8 @@ from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
 from mario_rllib.init_from import plant, resolve_init
+from mario_rllib.machine import LocalLearnerThreads, available_cpus
+from mario_rllib.metrics import STOP_FLAG_RATE, STOP_ITERS, STOP_TIMESTEPS
 from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 from mario_rllib.storage import (
     Location,
@@ -42,11 +44,6 @@ from tune_configs import load_experiment
 from tune_configs.common import (
     ENV_KEYS,
     RESOURCE_PRESETS,
-    STOP_FLAG_RATE,
-    STOP_ITERS,
-    STOP_TIMESTEPS,
-    LocalLearnerThreads,
-    available_cpus,
     experiment_setting_types,
     resolve_settings_with_sources,
 )
@@ -117,14 +114,14 @@ def _split(item: str, flag: str, example: str) -> tuple[str, str]:
 def not_searchable(experiment: ModuleType) -> dict[str, str]:
     """Settings `--search` refuses, and why: the env's (recorded twice: in the env config and in
     the module's checkpoint config), the resources (one placement for every trial), schedules
-    (lists: commas would split them) and the flags of their own."""
+    (lists: commas would split them), the flags of their own, and what the experiment file says
+    it cannot search (its `NOT_SEARCHABLE` hook)."""
     why = {key: "an env setting: run one experiment per value" for key in ENV_KEYS}
     why.update({key: "a resource: every trial of an experiment has the same"
                 for preset in RESOURCE_PRESETS.values() for key in preset})
     why.update({key: "a list: run one experiment per value with --set"
                 for key, value in experiment.DEFAULTS.items() if isinstance(value, list)})
-    if "lr_anneal_steps" in experiment.DEFAULTS:  # build_config turns it into lr's schedule
-        why["lr_anneal_steps"] = "it builds a schedule: run one experiment per value with --set"
+    why.update(getattr(experiment, "NOT_SEARCHABLE", {}))
     why.update({"seed": "use --num-samples N for seeds seed..seed+N-1"})
     return why
 

@@ -42,6 +42,11 @@ RETURN_MEAN = "return_mean"
 WINDOW_EPISODES = "window_episodes"
 EPSILON = "epsilon"
 
+# Result keys the stop criteria read (`train --stop-timesteps / --stop-flag-rate / --stop-iters`).
+STOP_TIMESTEPS = "env_runners/num_env_steps_sampled_lifetime"
+STOP_FLAG_RATE = f"env_runners/{FLAG_RATE}"
+STOP_ITERS = "training_iteration"
+
 
 class LastEpisodesStats(StatsBase):
     """One value per finished episode; reduces over the trial's last `window` episodes.

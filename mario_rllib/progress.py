@@ -18,13 +18,14 @@ from ray.tune.utils import flatten_dict
 from mario_rllib.metrics import (
     FLAG_RATE,
     RETURN_MEAN,
+    STOP_FLAG_RATE,
     WINDOW,
     WINDOW_EPISODES,
     X_POS_MAX_MAX,
     X_POS_MAX_MEAN,
 )
 from mario_rllib.storage import location_of
-from tune_configs.common import STOP_FLAG_RATE
+from tune_configs import EXPERIMENTS, progress_fields
 
 
 class ProgressLine(tune.Callback):
@@ -145,14 +146,11 @@ STOP_WINDOW_EPISODES = f"env_runners/{WINDOW_EPISODES}"
 def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     """One line: `[id] iter 12 | 24,576 steps | 83.0 steps/s | return 12.30 | x_pos 612 (max 1,340) |
     flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
-    many there are so far in brackets; `-` before the first episode ends),
-    for DreamerV3 `| replayed/env step 63 (target 64)`, for DQN `| replayed/env step 10.7`
-    (`| burn-in 3,200/10,000 steps, no updates` before learning starts; latent DQN adds the share
-    of world-model updates: `| replayed/env step 10.7, world model 65%`),
-    for World Models its stage (`| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1,
-    furthest x_pos 1,020, 2 actors`),
-    and, only when something went wrong, `| env runners 1/2 healthy` and `| env errors 3` (env
-    steps that raised: their episodes were dropped)."""
+    many there are so far in brackets; `-` before the first episode ends); then what the
+    experiment file of the algorithm the result's config names adds (its `progress_fields`
+    hook: DQN's replay ratio, World Models' stage...); and, only when something went wrong,
+    `| env runners 1/2 healthy` and `| env errors 3` (env steps that raised: their episodes
+    were dropped)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
@@ -171,72 +169,16 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
         f"x_pos {number(X_POS_MAX_MEAN, '5.0f')} (max {number(X_POS_MAX_MAX, ',.0f')}) | "
         f"flag {number(FLAG_RATE, '.2f')} ({number(WINDOW_EPISODES, '.0f')} ep) | "
         f"{elapsed // 3600}:{elapsed // 60 % 60:02d}:{elapsed % 60:02d}"
-        + _replay_ratio(result)
-        + _world_models(result)
+        + _algorithm_fields(result)
         + _faults(result)
     )
 
 
-def _replay_ratio(result: Mapping[str, Any]) -> str:
-    """Replayed steps per sampled env step as it stands: DreamerV3's training ratio (and its
-    target), DQN's training intensity once learning started, its burn-in before."""
-    ratio = result.get("actual_training_ratio")
-    if ratio is not None:
-        target = result.get("config", {}).get("training_ratio")
-        return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
-    intensity = result.get("training_intensity")
-    if intensity is not None and not math.isnan(intensity):
-        return f" | replayed/env step {intensity:.1f}" + _latent_phase(result)
-    buffered = result.get("burn_in_buffered")  # DQN's burn-in: nothing replayed yet
-    if buffered is None or math.isnan(buffered):
-        return ""
-    starts = result.get("config", {}).get("num_steps_sampled_before_learning_starts")
-    return f" | burn-in {buffered:,.0f}" + (f"/{starts:,}" if starts else "") + " steps, no updates"
-
-
-def _latent_phase(result: Mapping[str, Any]) -> str:
-    """Latent DQN: the share of the iteration's updates that trained the world model."""
-    share = result.get("learners", {}).get("default_policy", {}).get("wm_phase")
-    return "" if share is None or math.isnan(share) else f", world model {share:.0%}"
-
-
-def _world_models(result: Mapping[str, Any]) -> str:
-    """World Models: what the iteration did, by the stage it worked on."""
-    numbers = result.get("world_models")
-    if not numbers:
-        return ""
-
-    def value(key: str) -> float:
-        found = numbers.get(key)
-        return math.nan if found is None else found
-
-    def given(key: str) -> bool:
-        return not math.isnan(value(key))
-
-    learner = result.get("learners", {}).get("default_policy", {})
-    if given("generation"):
-        return (f" | CMA-ES gen {value('generation'):.0f}: fitness best "
-                f"{value('es_fitness_best'):.1f} mean {value('es_fitness_mean'):.1f} worst "
-                f"{value('es_fitness_worst'):.1f}, furthest x_pos {value('es_x_pos_furthest'):,.0f}"
-                f", {value('es_candidate_actors'):.0f} actor(s)"
-                + (f"; mean evaluated: return {value('eval_return_mean'):.1f} over "
-                   f"{value('eval_episodes'):.0f} episodes" if given("eval_return_mean") else "")
-                + (f"; kept: gen {value('kept_generation'):.0f}, return "
-                   f"{value('kept_return_mean'):.1f}, x_pos {value('kept_x_pos_mean'):,.0f}"
-                   if given("kept_return_mean") else ""))
-    if given("mdn_epochs"):
-        return (f" | M epoch {value('mdn_epochs'):.0f}: z nll {learner.get('mdn_z_nll', math.nan):.3f}"
-                f", reward mse {learner.get('mdn_reward_mse', math.nan):.4f}, end bce "
-                f"{learner.get('mdn_done_bce', math.nan):.4f}")
-    if given("vae_epochs"):
-        return (f" | V epoch {value('vae_epochs'):.0f}: recon mse "
-                f"{learner.get('vae_recon_mse', math.nan):.4f}, ssim "
-                f"{learner.get('vae_recon_ssim', math.nan):.3f}, kl {learner.get('vae_kl', math.nan):.1f}")
-    if given("episodes_collected"):
-        random_play = numbers.get("collect", {}).get("x_pos_max_mean")
-        return (f" | collected {value('episodes_collected'):,.0f} random episodes"
-                + (f" (x_pos {random_play:,.0f})" if random_play is not None else ""))
-    return ""
+def _algorithm_fields(result: Mapping[str, Any]) -> str:
+    """What the experiment file of the result's algorithm adds to the line ('' without a hook)."""
+    algo = result.get("config", {}).get("_model_config", {}).get("mario", {}).get("algo")
+    fields = progress_fields(algo) if algo in EXPERIMENTS else None
+    return fields(result) if fields is not None else ""
 
 
 def _faults(result: Mapping[str, Any]) -> str:

@@ -10,9 +10,13 @@ writes:
                                  steps, wall time, hardware, and whether the run finished
     <out>/<experiment>.png       learning curves, one line per seed
     <out>/best.gif               the best agent's best episode (greedy)
+    <out>/<experiment>_flag_rate.png   for a record with milestones: the evaluated flag rate
+                                 and furthest x_pos against agent steps (with its table in <out>.md)
 
 `--record EXPERIMENT_DIR` adds an experiment trained some other way (a long run, an interrupted
-one: marked unfinished), so that the table holds every real run made.
+one: marked unfinished), so that the table holds every real run made. With `--milestones
+STEPS1,STEPS2,...` the record also evaluates each trial's newest checkpoint at or before each
+milestone, the same way as its last one: how a long run got where it is.
 """
 
 from __future__ import annotations
@@ -72,9 +76,13 @@ def run(algos: Sequence[str], levels: Sequence[str], seeds: int, *, preset: str,
 
 
 def record(experiment: str | Path | Location, out: Path, episodes: int,
-           print_fn: Callable[[str], None] = print) -> Path:
+           print_fn: Callable[[str], None] = print, *, milestones: Sequence[int] = (),
+           max_episode_steps: int | None = None) -> Path:
     """Evaluate the last checkpoint of each trial of `experiment` (a directory, or a prefix in a
-    bucket); write its record."""
+    bucket), and its newest checkpoint at or before each of `milestones` (agent steps, counting
+    the steps behind a run's starting weights); write its record. Evaluation episodes end after
+    `max_episode_steps` agent steps when given. Milestones the experiment's previous record
+    evaluated the same way are taken from it, not played again."""
     experiment = as_location(experiment, "--record")
     if not (experiment / EXPERIMENT_FILE).is_file():
         raise ValueError(f"cannot record {str(experiment)!r}: not an experiment directory of "
@@ -84,6 +92,9 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
     # behind them too, as `scripts/ship_agent.py` does.
     started = StartedFrom.of(meta)
     offset, offset_s = started.agent_steps, 60 * started.train_minutes
+    path = out / "runs" / f"{experiment.name}.json"
+    known = [m for old in (json.loads(path.read_text())["trials"] if path.is_file() else [])
+             for m in old.get("milestones", [])]
     trials = []
     for trial in experiment.children("trial_*"):
         rows = result_rows(trial) if (trial / "result.json").is_file() else []
@@ -101,32 +112,135 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
                  "agent_steps": int(at["num_env_steps_sampled_lifetime"]) + offset,
                  "wall_s": round(at["time_total_s"]) + offset_s,
                  "finished": bool(rows[-1].get("done")),
+                 "training_flag_rate": at.get("env_runners", {}).get("flag_rate"),
                  "curve": [[row["num_env_steps_sampled_lifetime"] + offset,
                             row["env_runners"].get("x_pos_max_mean"),
                             row["env_runners"].get("flag_rate")]
                            for row in rows if "x_pos_max_mean" in row.get("env_runners", {})]}
         for label, stochastic in (("greedy", False), ("stochastic", True)):
             report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
-                              stochastic=stochastic, print_fn=print_fn)
+                              stochastic=stochastic, max_episode_steps=max_episode_steps,
+                              print_fn=print_fn)
             entry[label] = {"policy": report["policy"], **report["summary"],
                             "best_episode_seed": max(report["episodes"],
                                                      key=lambda e: e["x_pos_max"])["seed"]}
             entry["levels"] = report["env_config"]["levels"]
+        if milestones:
+            entry["milestones"] = evaluate_milestones(
+                trial, milestones, started, episodes=episodes, max_episode_steps=max_episode_steps,
+                known=known, besides=checkpoint.name, print_fn=print_fn)  # the last: above
         trials.append(entry)
     if not trials:
         raise ValueError(f"cannot record {str(experiment)!r}: no trial has a checkpoint yet")
+    home = str(Path.home())
+    argv = [arg.replace(home, "~", 1) if arg.startswith(home) else arg
+            for arg in meta.get("argv") or []]  # this machine's home is nobody else's
     result = {"experiment": experiment.name, "algo": meta["algo"], "preset": meta["preset"],
-              "levels": trials[0]["levels"], "stop": meta["stop"], "argv": meta.get("argv"),
+              "levels": trials[0]["levels"], "stop": meta["stop"], "argv": argv or None,
               "settings": meta.get("settings", {}),
               # where the weights came from, without this machine's path to them
               **({"init_from": started.record} if started.record else {}),
               "hardware": hardware(), "recorded": time.strftime("%Y-%m-%d"),
-              "episodes": episodes, "trials": trials}
-    path = out / "runs" / f"{experiment.name}.json"
+              "episodes": episodes,
+              **({"max_episode_steps": max_episode_steps} if max_episode_steps else {}),
+              "trials": trials}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=1) + "\n")
     print_fn(f"recorded {experiment.name} in {path}")
     return path
+
+
+def evaluate_milestones(trial: str | Path | Location, budgets: Sequence[int],
+                        started: StartedFrom, *, episodes: int, max_episode_steps: int | None,
+                        known: Sequence[dict] = (), on_entry: Callable[[dict], None] | None = None,
+                        besides: str | None = None,
+                        print_fn: Callable[[str], None] = print) -> list[dict]:
+    """The trial's newest checkpoint at or before each budget, evaluated greedy and stochastic
+    (`episodes` distinct episodes from seed 10000, each at most `max_episode_steps` long), one
+    entry per checkpoint, in order of agent steps. Budgets count every agent step behind the
+    weights: for a run that started from an agent (`train --init-from`), its own plus the
+    agent's. An entry in `known` for the same trial, checkpoint, episodes and cap is reused;
+    `on_entry` sees each new one as soon as it is made. The checkpoint named `besides` (one the
+    caller evaluates anyway) is left out. A budget the trial has not reached yet is
+    skipped: its newest checkpoint would stand for a milestone it never reached."""
+    trial = as_location(trial)
+    offset, offset_minutes = started.agent_steps, started.train_minutes
+    rows = result_rows(trial)
+    last = rows[-1]
+    done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
+            for m in known}
+    entries: dict[str, dict] = {}
+    for budget in budgets:
+        if budget <= offset:
+            print_fn(f"skipped: {trial.parent.name} started from {started.record['given']} at "
+                     f"{offset:,} agent steps, after {budget:,}")
+            continue
+        if last["num_env_steps_sampled_lifetime"] + offset < budget and not last.get("done"):
+            print_fn(f"skipped: {trial.name} has not reached {budget:,} agent steps yet "
+                     f"({last['num_env_steps_sampled_lifetime'] + offset:,})")
+            continue
+        try:
+            checkpoint, row = checkpoint_at(trial, budget - offset)
+        except ValueError as error:
+            print_fn(f"skipped: {error}")
+            continue
+        key = (trial.name, checkpoint.name, episodes, max_episode_steps)
+        if checkpoint.name == besides:
+            continue
+        if key not in done:
+            entry = {"trial": trial.name, "checkpoint": checkpoint.name, "episodes": episodes,
+                     "max_episode_steps": max_episode_steps, "milestone": budget,
+                     "agent_steps": int(row["num_env_steps_sampled_lifetime"]) + offset,
+                     "train_minutes": round(row["time_total_s"] / 60 + offset_minutes, 1),
+                     "training_flag_rate": row.get("env_runners", {}).get("flag_rate")}
+            for label, stochastic in (("greedy", False), ("stochastic", True)):
+                report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
+                                  stochastic=stochastic, max_episode_steps=max_episode_steps,
+                                  print_fn=print_fn)
+                entry[label] = {**report["summary"], "flag_episode_seeds": [
+                    e["seed"] for e in report["episodes"] if e["flag_get"]]}
+            done[key] = entry
+            if on_entry is not None:
+                on_entry(entry)
+        entries[checkpoint.name] = done[key]
+    return sorted(entries.values(), key=lambda m: m["agent_steps"])
+
+
+def plot_flag_rate(entries: Sequence[dict], path: Path, title: str) -> None:
+    """The evaluated flag rate (95% Wilson interval as bars) and furthest x_pos against agent
+    steps, greedy and stochastic, one line per trial (entries as `evaluate_milestones` makes)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (rate, x_pos) = plt.subplots(1, 2, figsize=(10, 3.6))
+    trials = sorted({e["trial"] for e in entries})
+    for trial in trials:
+        runs = sorted((e for e in entries if e["trial"] == trial), key=lambda e: e["agent_steps"])
+        steps = [e["agent_steps"] for e in runs]
+        for label, marker in (("greedy", "s"), ("stochastic", "o")):
+            name = label if len(trials) == 1 else f"{trial}, {label}"
+            rates = [e[label]["flag_rate"] for e in runs]
+            low = [r - e[label]["flag_rate_ci95"][0] for r, e in zip(rates, runs, strict=True)]
+            high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, runs, strict=True)]
+            rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=name)
+            x_pos.plot(steps, [e[label]["x_pos_mean"] for e in runs], marker=marker, label=name)
+    episodes = " or ".join(str(n) for n in sorted({e["episodes"] for e in entries}))
+    rate.set_ylabel(f"flag rate, {episodes or 0} evaluation episodes")
+    x_pos.set_ylabel("furthest x_pos, mean")
+    x_pos.axhline(3161, color="gray", linestyle=":", label="the flag of 1-1 (x 3,161)")
+    for axis in (rate, x_pos):
+        axis.set_xlabel("agent steps")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize="small")
+    rate.set_ylim(-0.02, 1.02)
+    cap = entries[0]["max_episode_steps"] if entries else None
+    figure.suptitle(f"{title}: evaluated at checkpoints (seeds {EVAL_SEED}..."
+                    + (f", episodes of at most {cap:,} steps" if cap else "") + ")")
+    figure.tight_layout()
+    figure.savefig(path, dpi=90)
+    plt.close(figure)
 
 
 def result_rows(trial: str | Path | Location) -> list[dict]:
@@ -179,7 +293,7 @@ def portable_path(path: Path | Location, experiment: Path | Location) -> str:
 
 def hardware() -> str:
     """CPUs (model and count this process may use) and GPUs, in words."""
-    from tune_configs.common import available_cpus
+    from mario_rllib.machine import available_cpus
 
     model = platform.processor() or platform.machine()
     try:
@@ -271,9 +385,54 @@ def write_report(out: Path, roots: Sequence[str | Path] = ()) -> Path:
                       f"{trial['greedy']['x_pos_mean']:,.0f}; its best episode (seed "
                       f"{trial['greedy']['best_episode_seed']}):", "",
                       f"![best agent]({out.name}/best.gif)"]
+    for rec in records:
+        if any(trial.get("milestones") for trial in rec["trials"]):
+            lines += milestone_section(rec, out)
     path = out.with_suffix(".md")
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def milestone_section(rec: dict, out: Path) -> list[str]:
+    """A record's evaluations at its milestones and at its last checkpoint: a table and
+    `<out>/<experiment>_flag_rate.png`."""
+    cap = rec.get("max_episode_steps")
+    started = rec.get("init_from")
+    lines = ["", f"## {rec['experiment']}: evaluated at milestones", "",
+             "Each milestone is the trial's newest checkpoint at or before it, played like the "
+             f"last one: {rec['episodes']} episodes per policy (seeds {EVAL_SEED}...)"
+             + (f", each at most {cap:,} agent steps" if cap else "") + "."
+             + (f" The run started from `{started['given']}` (of {started.get('experiment')}) "
+                f"at {started.get('agent_steps', 0):,} agent steps; steps and minutes count "
+                "them." if started else ""),
+             "",
+             "| seed | agent steps | checkpoint | training minutes | flag rate, greedy (95% CI) "
+             "| furthest x_pos, greedy | flag rate, stochastic (95% CI) "
+             "| furthest x_pos, stochastic | training flag rate (last 100) |",
+             "|---:|---:|---|---:|---:|---:|---:|---:|---:|"]
+    entries = []
+    for trial in rec["trials"]:
+        last = {"trial": trial["trial"], "checkpoint": Path(trial["checkpoint"]).name + " (last)",
+                "episodes": rec["episodes"], "max_episode_steps": cap,
+                "agent_steps": trial["agent_steps"], "train_minutes": trial["wall_s"] / 60,
+                "training_flag_rate": trial.get("training_flag_rate"),
+                "greedy": trial["greedy"], "stochastic": trial["stochastic"]}
+        for entry in [*trial.get("milestones", []), last]:
+            entries.append(entry)
+            rates = [f"{entry[label]['flag_rate']:.2f} ({entry[label]['flag_rate_ci95'][0]:.2f}-"
+                     f"{entry[label]['flag_rate_ci95'][1]:.2f})" for label in ("greedy",
+                                                                            "stochastic")]
+            training = entry.get("training_flag_rate")
+            lines.append("| " + " | ".join([
+                str(trial["seed"]), f"{entry['agent_steps']:,}", entry["checkpoint"],
+                f"{entry['train_minutes']:.0f}", rates[0], f"{entry['greedy']['x_pos_mean']:,.0f}",
+                rates[1], f"{entry['stochastic']['x_pos_mean']:,.0f}",
+                "-" if training is None else f"{training:.2f}"]) + " |")
+    figure = out / f"{rec['experiment']}_flag_rate.png"
+    plot_flag_rate(entries, figure, rec["experiment"])
+    lines += ["", f"![{rec['experiment']}: evaluated flag rate and furthest x_pos against agent "
+              f"steps]({out.name}/{figure.name})"]
+    return lines
 
 
 def best_agent(records: list[dict]) -> tuple[dict, dict] | None:

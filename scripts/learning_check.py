@@ -35,7 +35,12 @@ from mario_rllib.env import MarioEnvConfig, make_env
 from mario_rllib.evaluate import evaluate
 from mario_rllib.experiment import EXPERIMENT_FILE, TrainRequest, train
 from mario_rllib.init_from import StartedFrom
-from mario_rllib.results import checkpoint_at, result_rows
+from mario_rllib.results import (
+    checkpoint_at,
+    evaluate_milestones,
+    plot_flag_rate,
+    result_rows,
+)
 
 EVAL_SEED = 10_000
 
@@ -116,91 +121,31 @@ def main() -> int:
 
 def milestones(experiment: Path, budgets: list[int], episodes: int, out: Path,
                max_episode_steps: int | None = None) -> int:
-    """Evaluate each trial at each milestone (greedy and stochastic, `episodes` distinct
-    episodes from seed 10000, each at most `max_episode_steps` long); write milestones.json and
-    the evaluated flag-rate curve. A milestone evaluated before (same checkpoint, same episodes
-    and cap) is read from milestones.json. Milestones count every agent step behind the weights:
-    for a run that started from an agent (`train --init-from`), its own plus the agent's."""
+    """Evaluate each trial at each milestone (`results.evaluate_milestones`); write
+    milestones.json and the evaluated flag-rate curve. A milestone evaluated before (same
+    checkpoint, same episodes and cap) is read from milestones.json."""
     started = StartedFrom.of(json.loads((experiment / EXPERIMENT_FILE).read_text()))
-    offset, offset_minutes = started.agent_steps, started.train_minutes
     out.mkdir(parents=True, exist_ok=True)
     path = out / "milestones.json"
+    known = json.loads(path.read_text()) if path.is_file() else []
     done = {(m["trial"], m["checkpoint"], m["episodes"], m["max_episode_steps"]): m
-            for m in (json.loads(path.read_text()) if path.is_file() else [])}
+            for m in known}
+
+    def save(entry: dict) -> None:  # after each evaluation: a long list survives a Ctrl-C
+        done[(entry["trial"], entry["checkpoint"], entry["episodes"],
+              entry["max_episode_steps"])] = entry
+        path.write_text(json.dumps(sorted(done.values(), key=lambda m: (
+            m["trial"], m["agent_steps"], m["episodes"])), indent=1) + "\n")
+
     for trial in sorted(experiment.glob("trial_*")):
-        last = result_rows(trial)[-1]
-        for budget in budgets:
-            if budget <= offset:
-                print(f"skipped: {experiment.name} started from {started.record['given']} at "
-                      f"{offset:,} agent steps, after {budget:,}")
-                continue
-            if last["num_env_steps_sampled_lifetime"] + offset < budget and not last.get("done"):
-                print(f"skipped: {trial.name} has not reached {budget:,} agent steps yet "
-                      f"({last['num_env_steps_sampled_lifetime'] + offset:,})")
-                continue  # its newest checkpoint would stand for a milestone it never reached
-            try:
-                checkpoint, row = checkpoint_at(trial, budget - offset)
-            except ValueError as error:
-                print(f"skipped: {error}")
-                continue
-            key = (trial.name, checkpoint.name, episodes, max_episode_steps)
-            if key in done:
-                continue
-            entry = {"trial": trial.name, "checkpoint": checkpoint.name, "episodes": episodes,
-                     "max_episode_steps": max_episode_steps, "milestone": budget,
-                     "agent_steps": int(row["num_env_steps_sampled_lifetime"]) + offset,
-                     "train_minutes": round(row["time_total_s"] / 60 + offset_minutes, 1)}
-            for label, stochastic in (("greedy", False), ("stochastic", True)):
-                report = evaluate(str(checkpoint), episodes=episodes, seed=EVAL_SEED,
-                                  stochastic=stochastic, max_episode_steps=max_episode_steps)
-                entry[label] = report["summary"]
-                entry[label]["flag_episode_seeds"] = [e["seed"] for e in report["episodes"]
-                                                      if e["flag_get"]]
-            done[key] = entry
-            path.write_text(json.dumps(sorted(done.values(), key=lambda m: (
-                m["trial"], m["agent_steps"], m["episodes"])), indent=1) + "\n")
-    entries = sorted((m for m in done.values()  # this call's evaluations, not older ones'
-                      if (m["episodes"], m["max_episode_steps"]) == (episodes, max_episode_steps)),
-                     key=lambda m: m["agent_steps"])
-    plot_flag_rate(entries, out / "flag_rate.png", experiment.name)
+        evaluate_milestones(trial, budgets, started, episodes=episodes,
+                            max_episode_steps=max_episode_steps, known=known, on_entry=save)
+    # every milestone evaluated the same way, this call's and earlier calls' (as the run went on)
+    plot_flag_rate([m for m in done.values()
+                    if (m["episodes"], m["max_episode_steps"]) == (episodes, max_episode_steps)],
+                   out / "flag_rate.png", experiment.name)
     print(f"wrote {path} and {out / 'flag_rate.png'}")
     return 0
-
-
-def plot_flag_rate(entries: list[dict], path: Path, title: str) -> None:
-    """The evaluated flag rate (95% Wilson interval as bars) and furthest x_pos against agent
-    steps, greedy and stochastic."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    figure, (rate, x_pos) = plt.subplots(1, 2, figsize=(10, 3.6))
-    trials = sorted({e["trial"] for e in entries})
-    for trial in trials:
-        runs = [e for e in entries if e["trial"] == trial]
-        steps = [e["agent_steps"] for e in runs]
-        for label, marker in (("greedy", "s"), ("stochastic", "o")):
-            name = label if len(trials) == 1 else f"{trial}, {label}"
-            rates = [e[label]["flag_rate"] for e in runs]
-            low = [r - e[label]["flag_rate_ci95"][0] for r, e in zip(rates, runs, strict=True)]
-            high = [e[label]["flag_rate_ci95"][1] - r for r, e in zip(rates, runs, strict=True)]
-            rate.errorbar(steps, rates, yerr=[low, high], marker=marker, capsize=3, label=name)
-            x_pos.plot(steps, [e[label]["x_pos_mean"] for e in runs], marker=marker, label=name)
-    episodes = " or ".join(str(n) for n in sorted({e["episodes"] for e in entries}))
-    rate.set_ylabel(f"flag rate, {episodes or 0} evaluation episodes")
-    x_pos.set_ylabel("furthest x_pos, mean")
-    x_pos.axhline(3161, color="gray", linestyle=":", label="the flag (x 3,161)")
-    for axis in (rate, x_pos):
-        axis.set_xlabel("agent steps")
-        axis.grid(alpha=0.3)
-        axis.legend(fontsize="small")
-    rate.set_ylim(-0.02, 1.02)
-    cap = entries[0]["max_episode_steps"] if entries else None
-    figure.suptitle(f"{title}: evaluated at checkpoints (seeds {EVAL_SEED}..."
-                    + (f", episodes of at most {cap:,} steps" if cap else "") + ")")
-    figure.tight_layout()
-    figure.savefig(path, dpi=90)
 
 
 def plot(experiment: Path, random_x_pos: float, path: Path, algo: str, steps: int) -> None:

@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from tune_configs.common import available_cpus
+from mario_rllib.machine import available_cpus
 
 
 def test_help_lists_the_subcommands(cli):

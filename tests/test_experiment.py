@@ -11,12 +11,14 @@ import re
 
 import pytest
 
+from tune_configs import EXPERIMENTS
+
 pytestmark = pytest.mark.slow
 
 STOP_ITERS = 6  # the shared runs' (conftest.STOP_ITERS)
 
 
-@pytest.fixture(params=["ppo", "dqn", "dreamerv3", "worldmodels", "latent_dqn"])
+@pytest.fixture(params=list(EXPERIMENTS))
 def interrupted_and_resumed(request, interrupted_runs):
     return interrupted_runs(request.param)
 

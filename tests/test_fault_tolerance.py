@@ -11,7 +11,7 @@ from ray.tune.registry import register_env
 
 from mario_rllib.env import make_env, register_mario_envs
 from mario_rllib.progress import format_progress
-from tune_configs import load_experiment
+from tune_configs import EXPERIMENTS, load_experiment
 
 FAIL_AT_STEP = 30
 
@@ -33,7 +33,7 @@ class EmulatorFailsOnce(gym.Wrapper):
         return self.env.step(action)
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("algo", list(EXPERIMENTS))
 def test_an_emulator_error_drops_the_episode_and_sampling_goes_on(algo):
     register_mario_envs()
     register_env("mario_fails_once", lambda config: EmulatorFailsOnce(make_env(config)))

@@ -8,9 +8,15 @@ from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine, format
 NAN = float("nan")
 
 
+def algo(name):
+    """The part of a result's config that names its algorithm (as `apply_common` puts it)."""
+    return {"_model_config": {"mario": {"algo": name}}}
+
+
 def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
     line, trial = ProgressLine(), SimpleNamespace(trial_id="t")
-    base = {"time_this_iter_s": 5.0, "config": {"num_env_runners": 0, "training_ratio": 64},
+    base = {"time_this_iter_s": 5.0, "config": {"num_env_runners": 0, "training_ratio": 64,
+                                                **algo("dreamerv3")},
             "actual_training_ratio": 63.6}
     line.on_trial_result(0, [], trial, {**base, "training_iteration": 1, "env_runners": {
         "num_env_steps_sampled": 4, "episode_return_mean": 1.0, "return_mean": 485.0,
@@ -26,9 +32,10 @@ def test_progress_line_shows_the_window_metrics_and_the_replay_ratio(capsys):
 
 
 def test_progress_line_shows_dqns_burn_in_then_its_intensity():
-    def tail(result):
+    def tail(result, name="dqn"):
         line = format_progress("t", {"training_iteration": 3, "time_this_iter_s": 2.0,
-                                     "config": {"num_steps_sampled_before_learning_starts": 10_000},
+                                     "config": {"num_steps_sampled_before_learning_starts": 10_000,
+                                                **algo(name)},
                                      "env_runners": {"num_env_steps_sampled": 1_000}, **result})
         return line.split("0:00:00")[1]
 
@@ -38,16 +45,22 @@ def test_progress_line_shows_dqns_burn_in_then_its_intensity():
     assert tail({"training_intensity": 10.43, "burn_in_buffered": NAN}) == (
         " | replayed/env step 10.4")
     assert tail({"training_intensity": 10.43, "learners": {"default_policy": {
-        "wm_phase": 0.6485}}}) == " | replayed/env step 10.4, world model 65%"
+        "wm_phase": 0.6485}}}, "latent_dqn") == " | replayed/env step 10.4, world model 65%"
     assert tail({"training_intensity": 10.43, "learners": {"default_policy": {
-        "wm_phase": NAN}}}) == " | replayed/env step 10.4"
-    assert tail({}) == ""  # PPO
+        "wm_phase": NAN}}}, "latent_dqn") == " | replayed/env step 10.4"
+    assert tail({"training_intensity": NAN, "burn_in_buffered": 64.0}, "latent_dqn") == (
+        " | burn-in 64/10,000 steps, no updates")
+    assert tail({}, "ppo") == ""
+    # The fields are the algorithm's own: DQN's intensity is not read for PPO, nor without one.
+    assert tail({"training_intensity": 10.43}, "ppo") == ""
+    assert tail({"training_intensity": 10.43}, None) == ""
 
 
 def test_progress_line_says_what_each_world_models_stage_did():
     def line(numbers, learner=None, sampled=NAN):
         return format_progress("t", {
             "training_iteration": 2, "time_this_iter_s": 2.0, "world_models": numbers,
+            "config": algo("worldmodels"),
             "env_runners": {"num_env_steps_sampled": sampled},
             "learners": {"default_policy": learner or {}}})
 

@@ -53,6 +53,50 @@ def test_results_trains_evaluates_and_writes_the_table(tmp_path, cli, interrupte
         assert trial["checkpoint"].startswith("exp/trial_")
 
 
+def test_record_with_milestones_tables_and_draws_them(tmp_path, cli, interrupted_runs):
+    """`results --record exp --milestones ...`: how a long run got where it is, in results.md.
+    Each milestone is the trial's newest checkpoint at or before it, evaluated like the last one
+    (same episodes and step cap); recording again plays only the last checkpoint again."""
+    from mario_rllib.results import checkpoint_at, checkpoint_iteration, result_rows
+
+    by_hand = interrupted_runs("ppo")
+    (trial,) = by_hand["experiment"].glob("trial_*")
+    steps = {row["training_iteration"]: int(row["num_env_steps_sampled_lifetime"])
+             for row in result_rows(trial)}
+    first = steps[min(checkpoint_iteration(c) for c in trial.glob("checkpoint_*"))]
+    argv = ["results", "--record", "exp", "--milestones", f"{first},10000000", "--episodes", "2",
+            "--max-episode-steps", "15", "--out", str(tmp_path / "results")]
+    result = cli(*argv, cwd=by_hand["storage"])
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = json.loads((tmp_path / "results" / "runs" / "exp.json").read_text())
+    assert record["max_episode_steps"] == 15
+    (entry,) = record["trials"]
+    last = entry["checkpoint"].rsplit("/", 1)[1]
+    milestone_checkpoints = {checkpoint_at(trial, budget)[0].name
+                             for budget in (first, 10_000_000)} - {last}
+    assert [m["checkpoint"] for m in entry["milestones"]] == sorted(milestone_checkpoints)
+    for milestone in entry["milestones"]:
+        assert milestone["agent_steps"] <= milestone["milestone"]
+        for policy in ("greedy", "stochastic"):
+            assert milestone[policy]["episodes"] == 2 and milestone[policy]["steps_mean"] <= 15
+    for policy in ("greedy", "stochastic"):
+        assert entry[policy]["steps_mean"] <= 15  # the last checkpoint's evaluation: capped too
+    table = (tmp_path / "results.md").read_text()
+    section = table[table.index("## exp: evaluated at milestones"):]
+    milestone_rows = [line for line in section.splitlines()
+                      if line.startswith(f"| {entry['seed']} |")]
+    assert len(milestone_rows) == len(entry["milestones"]) + 1
+    assert f"{last} (last)" in milestone_rows[-1]
+    assert "each at most 15 agent steps" in section
+    assert (tmp_path / "results" / "exp_flag_rate.png").stat().st_size > 0
+
+    again = cli(*argv, cwd=by_hand["storage"])
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert again.stdout.count("evaluating ") == 2  # the last checkpoint, greedy and stochastic
+    assert json.loads((tmp_path / "results" / "runs" / "exp.json").read_text())["trials"][0][
+        "milestones"] == entry["milestones"]
+
+
 def test_recorded_paths_never_hold_this_machines_directories(tmp_path, monkeypatch):
     from mario_rllib.results import portable_path
 

@@ -10,8 +10,9 @@ from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib import cli
 from mario_rllib.experiment import TrainRequest, build_param_space, learner_threads
+from mario_rllib.machine import available_cpus
 from tune_configs import load_experiment
-from tune_configs.common import available_cpus, experiment_setting_types
+from tune_configs.common import experiment_setting_types
 from tune_configs.settings import parse_value
 
 

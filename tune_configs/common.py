@@ -8,57 +8,27 @@ shared part of the result into config calls. Nothing here parses flags or starts
 
 from __future__ import annotations
 
-import dataclasses
-import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-import gymnasium as gym
-import numpy as np
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
-from ray.rllib.connectors.common.frame_stacking import FrameStacking
-from ray.rllib.connectors.learner.frame_stacking import FrameStackingLearner
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
-from ray.rllib.utils.metrics import ENV_RUNNER_RESULTS, NUM_ENV_STEPS_SAMPLED_LIFETIME
 
 from mario_rllib.env import RAY_ENV_NAME, MarioEnvConfig
-from mario_rllib.metrics import FLAG_RATE, STATS_CLS_LOOKUP, MarioMetricsCallback
+
+# Experiments and checkpoints saved before these moved to the floor (2026-12-04) pickled them
+# by this module's path: they must still resolve here.
+from mario_rllib.env.connectors import ChannelFrameStackingEnvToModule, FrameStack  # noqa: F401
+from mario_rllib.machine import (  # noqa: F401
+    LocalLearnerThreads,
+    available_cpus,
+    local_learner_uses_every_core,
+)
+from mario_rllib.metrics import STATS_CLS_LOOKUP, MarioMetricsCallback
 from tune_configs import PRESET_NAMES
 from tune_configs.settings import NULLABLE, RULES, check_settings, setting_types
 
 SAMPLE_TIMEOUT_S = 600.0
-STOP_TIMESTEPS = f"{ENV_RUNNER_RESULTS}/{NUM_ENV_STEPS_SAMPLED_LIFETIME}"
-STOP_FLAG_RATE = f"{ENV_RUNNER_RESULTS}/{FLAG_RATE}"
-STOP_ITERS = "training_iteration"
-
-
-def local_learner_uses_every_core(*, algorithm, **kwargs) -> None:
-    """`LocalLearnerThreads()` under its former name: experiments saved by earlier versions
-    pickled a reference to it, and resume only if it still exists."""
-    LocalLearnerThreads()(algorithm=algorithm)
-
-
-def available_cpus(cgroup: str = "/sys/fs/cgroup") -> int:
-    """The CPUs this process may use: its affinity mask, capped by a container's CPU quota
-    (cgroup v2 `cpu.max` or v1 `cpu.cfs_quota_us`), as Ray counts a node's CPUs; at least 1.
-    `os.cpu_count()` counts the host's CPUs, which a container may not have."""
-    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    quota = None
-    try:
-        quota_text, period_text = Path(cgroup, "cpu.max").read_text().split()
-        if quota_text != "max":
-            quota = int(quota_text) / int(period_text)
-    except (OSError, ValueError):
-        try:
-            quota_us = int(Path(cgroup, "cpu", "cpu.cfs_quota_us").read_text())
-            if quota_us > 0:
-                quota = quota_us / int(Path(cgroup, "cpu", "cpu.cfs_period_us").read_text())
-        except (OSError, ValueError):
-            pass
-    if quota is not None:
-        count = min(count or 1, int(quota))
-    return max(1, count or 1)
 
 
 def _cpu_runners() -> dict[str, Any]:
@@ -212,26 +182,6 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *, algo: 
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class LocalLearnerThreads:
-    """`on_algorithm_init`: with the learner in the trial's driver (`num_learners=0`: the debug
-    and cpu presets), give torch `threads` threads for the update (default: every CPU).
-
-    Ray gives the 1-CPU driver actor OMP_NUM_THREADS=1, but PPO and DQN sample and learn in turns,
-    so the env runners' cores idle during the update (`mario-rllib bench learner` measures the
-    gain). `mario-rllib train` shares the CPUs among the trials that run at once on this machine.
-    A learner actor (`num_learners >= 1`, the gpu preset) keeps the threads Ray gives it.
-    """
-
-    threads: int | None = None
-
-    def __call__(self, *, algorithm, **kwargs) -> None:
-        if algorithm.config.num_learners == 0:
-            import torch
-
-            torch.set_num_threads(self.threads or available_cpus())
-
-
 def with_mario_module(config: AlgorithmConfig, module_class: type, settings: Mapping[str, Any], *,
                       obs_mode: str, frame_stack: int, algo: str,
                       **spec_kwargs: Any) -> AlgorithmConfig:
@@ -253,37 +203,3 @@ def with_mario_module(config: AlgorithmConfig, module_class: type, settings: Map
                       "frame_stack": frame_stack, **epsilon},
         },
     )
-
-
-class ChannelFrameStackingEnvToModule(FrameStacking):
-    """RLlib's `FrameStackingEnvToModule` (`FrameStacking` on env runners) for frames of any
-    channel count: RLlib 2.60 stacks them along the last axis (`np.concatenate(..., axis=2)`,
-    oldest first) but declares the stacked space only for one channel (it asserts
-    `shape[-1] == 1`). [64, 64, 3] RGB frames stack to [64, 64, 3 x num_frames]; gray
-    [84, 84, 1] ones to [84, 84, num_frames], as RLlib's."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, as_learner_connector=False, **kwargs)
-
-    def _convert_individual_space(self, obs_space):
-        return gym.spaces.Box(low=np.concatenate([obs_space.low] * self.num_frames, axis=-1),
-                              high=np.concatenate([obs_space.high] * self.num_frames, axis=-1),
-                              dtype=obs_space.dtype)
-
-
-@dataclasses.dataclass(frozen=True)
-class FrameStack:
-    """Connector factories that stack the last `num_frames` single frames, for the config's
-    `env_to_module_connector` (env runners) and `learner_connector` (learners).
-
-    Episodes and replay buffers keep single 84x84x1 frames; the model sees [B, 84, 84, num_frames].
-    Methods of a module-level class pickle by reference, so configs and checkpoints stay small.
-    """
-
-    num_frames: int
-
-    def env_to_module(self, env=None, spaces=None, device=None) -> FrameStacking:
-        return ChannelFrameStackingEnvToModule(num_frames=self.num_frames)
-
-    def learner(self, input_observation_space=None, input_action_space=None) -> FrameStackingLearner:
-        return FrameStackingLearner(num_frames=self.num_frames)

@@ -13,8 +13,7 @@ How to run
     mario-rllib train --algo dqn --preset debug --stop-iters 2   # seconds, for tests
 
 Results to expect
-    cpu preset, 100k agent steps (~1 h on 2 cores): no flag; greedy x_pos 1,244 against random
-    672 on 30 distinct episodes (docs/training.md#learning-check; docs/results.md).
+    docs/training.md#learning-check and docs/results.md (figures live there, not here).
 """
 
 from __future__ import annotations
@@ -24,11 +23,12 @@ from typing import Any
 from ray.rllib.algorithms.dqn import DQNConfig
 
 from custom_models.dqn.dqn import StackedReplayDQN
+from custom_models.dqn.dqn import progress_fields as progress_fields  # hook
 from custom_models.dqn.learner import MarioDQNLearner
 from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer as ReplayBuffer
 from custom_models.dqn.rl_module import MarioDuelingQRLM
+from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import (
-    STOP_TIMESTEPS,
     apply_common,
     resolve_settings,
 )

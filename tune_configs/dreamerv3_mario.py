@@ -23,8 +23,7 @@ How to run
     mario-rllib dream <checkpoint> --out dream.gif                    # what the world model sees
 
 Results to expect
-    cpu preset, 1 hour on 2 cores: ~2,500 env steps, the world model's recon SSIM 0.86, no flag
-    (docs/dreamerv3.md; the gpu preset is [1]'s Atari setup, not measured here yet).
+    docs/dreamerv3.md and docs/results.md (figures live there, not here).
 """
 
 from __future__ import annotations
@@ -33,9 +32,12 @@ from typing import Any
 
 from custom_models.dreamer import DreamerV3Catalog, DreamerV3Config
 from custom_models.dreamer.algorithm import MarioDreamerV3
+from custom_models.dreamer.algorithm import progress_fields as progress_fields  # hook
+from custom_models.dreamer.imagine import observe_then_imagine as observe_then_imagine  # hook
 from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
-from tune_configs.common import STOP_TIMESTEPS, apply_common, resolve_settings
+from mario_rllib.metrics import STOP_TIMESTEPS
+from tune_configs.common import apply_common, resolve_settings
 
 ALGO = "dreamerv3"
 OBS_MODE = "rgb64"  # [1]'s 64x64 RGB inputs for Atari; 12,288 bytes a step in replay

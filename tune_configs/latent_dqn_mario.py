@@ -28,7 +28,9 @@ from typing import Any
 
 from ray.rllib.algorithms.dqn import DQNConfig
 
+from custom_models.latent_dqn.imagine import observe_then_imagine as observe_then_imagine  # hook
 from custom_models.latent_dqn.learner import LatentDQNLearner
+from custom_models.latent_dqn.learner import progress_fields as progress_fields  # hook
 from custom_models.latent_dqn.rl_module import LatentDuelingQRLM
 from tune_configs import dqn_mario
 from tune_configs.common import apply_common, resolve_settings

@@ -26,9 +26,9 @@ from ray.rllib.algorithms.ppo import PPOConfig
 
 from custom_models.ppo.learner import MarioPPOLearner
 from custom_models.ppo.rl_module import MarioActorCriticRLM
+from mario_rllib.env.connectors import FrameStack
+from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import (
-    STOP_TIMESTEPS,
-    FrameStack,
     apply_common,
     resolve_settings,
 )
@@ -81,6 +81,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 STOP = {STOP_TIMESTEPS: 5_000_000}  # uvipen's --num_global_steps
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
+
+NOT_SEARCHABLE = {  # hook: settings `--search` refuses, and why
+    # build_config turns it into lr's schedule, which Tune's grid cannot reach
+    "lr_anneal_steps": "it builds a schedule: run one experiment per value with --set",
+}
 
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig:

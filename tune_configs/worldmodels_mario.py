@@ -26,6 +26,8 @@ from __future__ import annotations
 from typing import Any
 
 from custom_models.worldmodels.algorithm import WorldModelsConfig
+from custom_models.worldmodels.algorithm import progress_fields as progress_fields  # hook
+from custom_models.worldmodels.imagine import observe_then_imagine as observe_then_imagine  # hook
 from custom_models.worldmodels.learner import WorldModelsLearner
 from custom_models.worldmodels.rl_module import WorldModelsRLM
 from tune_configs.common import apply_common, resolve_settings

@@ -3,6 +3,10 @@ a resume that goes on with its schedules (see the class)."""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 from ray.rllib.algorithms.dqn import DQN
 from ray.rllib.execution.rollout_ops import synchronous_parallel_sample
 from ray.rllib.utils.metrics import (
@@ -20,6 +24,20 @@ TRAINING_INTENSITY = "training_intensity"
 BURN_IN_BUFFERED = "burn_in_buffered"
 """Result key, during the burn-in only: agent steps in the replay buffer so far (learning starts at
 `num_steps_sampled_before_learning_starts`)."""
+
+
+def progress_fields(result: Mapping[str, Any]) -> str:
+    """The progress line's DQN fields: replayed samples per sampled agent step once learning
+    started (`| replayed/env step 10.7`), the burn-in before (`| burn-in 3,200/10,000 steps, no
+    updates`)."""
+    intensity = result.get(TRAINING_INTENSITY)
+    if intensity is not None and not math.isnan(intensity):
+        return f" | replayed/env step {intensity:.1f}"
+    buffered = result.get(BURN_IN_BUFFERED)  # nothing replayed yet
+    if buffered is None or math.isnan(buffered):
+        return ""
+    starts = result.get("config", {}).get("num_steps_sampled_before_learning_starts")
+    return f" | burn-in {buffered:,.0f}" + (f"/{starts:,}" if starts else "") + " steps, no updates"
 
 
 class StackedReplayDQN(DQN):

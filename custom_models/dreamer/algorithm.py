@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from ray.rllib.utils.metrics import (
     ENV_RUNNER_RESULTS,
     NUM_ENV_STEPS_SAMPLED_LIFETIME,
@@ -10,6 +13,19 @@ from ray.rllib.utils.metrics import (
 
 from custom_models.dreamer import DreamerV3
 from custom_models.dreamer.replay import MarioEpisodeReplayBuffer
+
+ACTUAL_TRAINING_RATIO = "actual_training_ratio"
+"""Result key (RLlib's DreamerV3 logs it): replayed steps per sampled env step so far."""
+
+
+def progress_fields(result: Mapping[str, Any]) -> str:
+    """The progress line's DreamerV3 field: its training ratio as it stands, and the target
+    (`| replayed/env step 63 (target 64)`)."""
+    ratio = result.get(ACTUAL_TRAINING_RATIO)
+    if ratio is None:
+        return ""
+    target = result.get("config", {}).get("training_ratio")
+    return f" | replayed/env step {ratio:,.0f}" + (f" (target {target:,})" if target else "")
 
 
 class MarioDreamerV3(DreamerV3):

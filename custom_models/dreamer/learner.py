@@ -40,7 +40,8 @@ from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.torch_utils import inverse_symlog
 
-from custom_models.dreamer.metrics import lambda_returns, ssim
+from custom_models.dreamer.metrics import lambda_returns
+from custom_models.images import ssim
 
 SSIM_MAX_FRAMES = 256
 """Frames of a batch whose SSIM is computed: enough for a stable mean at a few ms per update."""

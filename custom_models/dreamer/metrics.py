@@ -1,9 +1,8 @@
-"""The maths behind the DreamerV3 metrics: SSIM, lambda-returns and two-hot decoding.
+"""The maths behind the DreamerV3 metrics: lambda-returns and two-hot decoding (SSIM, which
+every world model reports, is in `custom_models.images`).
 
 [1] Mastering Diverse Domains through World Models - 2023, D. Hafner et al.,
     https://arxiv.org/pdf/2301.04104v1.pdf
-[2] Wang, Bovik, Sheikh, Simoncelli 2004, "Image Quality Assessment: From Error Visibility to
-    Structural Similarity" (SSIM).
 
 Torch only, no Ray: the unit tests check each function by hand on tiny tensors.
 """
@@ -11,50 +10,11 @@ Torch only, no Ray: the unit tests check each function by hand on tiny tensors.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-
-# [2] Section III-C: an 11x11 Gaussian window with sigma 1.5, and these stabilising constants for
-# a dynamic range L = 1 (pixels in [0, 1]).
-SSIM_WINDOW = 11
-SSIM_SIGMA = 1.5
-SSIM_C1 = 0.01**2
-SSIM_C2 = 0.03**2
 
 # [1] Appendix B ("Critic" and "Reward predictor"): 255 buckets, equally spaced in symlog space
 # between -20 and 20; RLlib's `two_hot` uses the same defaults.
 TWO_HOT_BUCKETS = 255
 TWO_HOT_LOW, TWO_HOT_HIGH = -20.0, 20.0
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """Mean structural similarity of each image pair, per image.
-
-    Args:
-        x, y: images [N, H, W, C] with pixels in [0, 1] (channels last, as Mario's frames).
-
-    Returns:
-        [N]: 1.0 for identical images, lower the less alike (can go below 0).
-    """
-    x = x.permute(0, 3, 1, 2).float()
-    y = y.permute(0, 3, 1, 2).float()
-    channels = x.shape[1]
-    coords = torch.arange(SSIM_WINDOW, dtype=torch.float32, device=x.device) - SSIM_WINDOW // 2
-    gauss = torch.exp(-coords**2 / (2 * SSIM_SIGMA**2))
-    gauss = gauss / gauss.sum()
-    # Separable Gaussian filter, one per channel, "valid" borders as in [2]'s reference code.
-    row = gauss.view(1, 1, 1, -1).repeat(channels, 1, 1, 1)
-    col = gauss.view(1, 1, -1, 1).repeat(channels, 1, 1, 1)
-
-    def blur(img: torch.Tensor) -> torch.Tensor:
-        return F.conv2d(F.conv2d(img, row, groups=channels), col, groups=channels)
-
-    mu_x, mu_y = blur(x), blur(y)
-    var_x = blur(x * x) - mu_x**2
-    var_y = blur(y * y) - mu_y**2
-    cov = blur(x * y) - mu_x * mu_y
-    ssim_map = ((2 * mu_x * mu_y + SSIM_C1) * (2 * cov + SSIM_C2)) / (
-        (mu_x**2 + mu_y**2 + SSIM_C1) * (var_x + var_y + SSIM_C2))
-    return ssim_map.mean(dim=(1, 2, 3))
 
 
 def lambda_returns(rewards: torch.Tensor, continues: torch.Tensor, values: torch.Tensor, *,

@@ -24,11 +24,17 @@ Metrics (under `learners/default_policy/`): `wm_phase` (1 in a world-model updat
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
+from typing import Any
+
 import torch
+from ray.rllib.core import DEFAULT_MODULE_ID
 from ray.rllib.core.columns import Columns
 from ray.rllib.utils.annotations import override
 from ray.rllib.utils.typing import StateDict
 
+from custom_models.dqn.dqn import progress_fields as dqn_progress_fields
 from custom_models.dqn.learner import MarioDQNLearner
 from custom_models.latent_dqn.rl_module import LATENT, NEXT_LATENT
 from custom_models.worldmodels.learner import (
@@ -38,6 +44,18 @@ from custom_models.worldmodels.learner import (
 )
 
 UPDATES_KEY = "latent_dqn_updates"  # the learner state's key: updates so far, for the phase
+WM_PHASE = "wm_phase"
+"""Learner metric (per module): the share of the iteration's updates that trained the world model."""
+
+
+def progress_fields(result: Mapping[str, Any]) -> str:
+    """The progress line's latent DQN fields: DQN's, and the share of the iteration's updates
+    that trained the world model (`| replayed/env step 10.7, world model 65%`)."""
+    fields = dqn_progress_fields(result)
+    share = result.get("learners", {}).get(DEFAULT_MODULE_ID, {}).get(WM_PHASE)
+    if not fields.startswith(" | replayed") or share is None or math.isnan(share):
+        return fields
+    return f"{fields}, world model {share:.0%}"
 
 
 class LatentDQNLearner(SkipsUntrainedParts, AveragesGradientsAcrossLearners, MarioDQNLearner):
@@ -70,7 +88,7 @@ class LatentDQNLearner(SkipsUntrainedParts, AveragesGradientsAcrossLearners, Mar
                                                  fwd_out=fwd_out)  # also the TD errors
         world_model = self.in_world_model_phase(module)
         self.updates += 1
-        self.metrics.log_value((module_id, "wm_phase"), float(world_model), window=1)
+        self.metrics.log_value((module_id, WM_PHASE), float(world_model), window=1)
         if not world_model:
             return q_loss
         return self._world_model_loss(module_id, module, batch, fwd_out)

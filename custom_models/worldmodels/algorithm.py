@@ -41,6 +41,7 @@ import math
 import os
 import pickle
 import uuid
+from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -68,6 +69,48 @@ RESULTS_KEY = "world_models"
 """Results key of the stage's numbers: `world_models/stage`, `world_models/es_fitness_best`..."""
 
 STAGE_NUMBER = {name: index for index, name in enumerate(STAGES)}
+
+
+def progress_fields(result: Mapping[str, Any]) -> str:
+    """The progress line's World Models fields: what the iteration did, by the stage it worked on
+    (`| CMA-ES gen 12: fitness best 61.2 mean 30.5 worst -3.1, furthest x_pos 1,020, 2 actor(s)`,
+    `| V epoch 1: recon mse ...`, `| collected 8 random episodes (x_pos 452)`)."""
+    numbers = result.get(RESULTS_KEY)
+    if not numbers:
+        return ""
+
+    def value(key: str) -> float:
+        found = numbers.get(key)
+        return math.nan if found is None else found
+
+    def given(key: str) -> bool:
+        return not math.isnan(value(key))
+
+    learner = result.get("learners", {}).get(DEFAULT_MODULE_ID, {})
+    if given("generation"):
+        return (f" | CMA-ES gen {value('generation'):.0f}: fitness best "
+                f"{value('es_fitness_best'):.1f} mean {value('es_fitness_mean'):.1f} worst "
+                f"{value('es_fitness_worst'):.1f}, furthest x_pos {value('es_x_pos_furthest'):,.0f}"
+                f", {value('es_candidate_actors'):.0f} actor(s)"
+                + (f"; mean evaluated: return {value('eval_return_mean'):.1f} over "
+                   f"{value('eval_episodes'):.0f} episodes" if given("eval_return_mean") else "")
+                + (f"; kept: gen {value('kept_generation'):.0f}, return "
+                   f"{value('kept_return_mean'):.1f}, x_pos {value('kept_x_pos_mean'):,.0f}"
+                   if given("kept_return_mean") else ""))
+    if given("mdn_epochs"):
+        return (f" | M epoch {value('mdn_epochs'):.0f}: z nll {learner.get('mdn_z_nll', math.nan):.3f}"
+                f", reward mse {learner.get('mdn_reward_mse', math.nan):.4f}, end bce "
+                f"{learner.get('mdn_done_bce', math.nan):.4f}")
+    if given("vae_epochs"):
+        return (f" | V epoch {value('vae_epochs'):.0f}: recon mse "
+                f"{learner.get('vae_recon_mse', math.nan):.4f}, ssim "
+                f"{learner.get('vae_recon_ssim', math.nan):.3f}, kl {learner.get('vae_kl', math.nan):.1f}")
+    if given("episodes_collected"):
+        random_play = numbers.get("collect", {}).get("x_pos_max_mean")
+        return (f" | collected {value('episodes_collected'):,.0f} random episodes"
+                + (f" (x_pos {random_play:,.0f})" if random_play is not None else ""))
+    return ""
+
 
 FRESH_STAGE: dict[str, Any] = {
     "stage": "collect", "vae_epochs": 0, "mdn_epochs": 0, "generation": 0, "es": None,

@@ -36,7 +36,7 @@ from ray.rllib.core.learner.torch.torch_learner import TorchLearner
 from ray.rllib.core.rl_module.torch.torch_rl_module import TorchDDPRLModule
 from ray.rllib.utils.annotations import override
 
-from custom_models.dreamer.metrics import ssim
+from custom_models.images import ssim
 
 METRIC_FRAMES = 16
 """Frames of a V batch whose reconstruction metrics are computed: on 64 they took 30% of a

@@ -158,7 +158,7 @@ def run_env_benchmark(
     print_json: bool = True,
 ) -> dict:
     """Measure, print a table, and return the report (and print it as one line of JSON)."""
-    from tune_configs.common import available_cpus
+    from mario_rllib.machine import available_cpus
 
     processes = processes or available_cpus()
     targets = ["raw_emulator", *OBS_MODES]

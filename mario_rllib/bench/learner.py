@@ -10,7 +10,7 @@ from typing import Any
 
 from mario_rllib.bench import stop
 from mario_rllib.bench.sampling import Clocked, local_ray
-from tune_configs.common import available_cpus
+from mario_rllib.machine import available_cpus
 
 LEARNER_OVERRIDES = {
     # Smaller batches than the `cpu` preset's, so a measured iteration takes seconds; the learner's

@@ -11,7 +11,7 @@ from typing import Any
 
 from mario_rllib.bench import stop
 from mario_rllib.bench.sampling import local_ray, measure_sampling
-from tune_configs.common import available_cpus
+from mario_rllib.machine import available_cpus
 
 
 def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -> dict[str, Any]:

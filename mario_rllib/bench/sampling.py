@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from mario_rllib.bench.env import RawEmulator, Throughput
-from tune_configs.common import available_cpus
+from mario_rllib.machine import available_cpus
 
 SAMPLING_TURN_S = 2.0
 """The raw emulator and RLlib sampling take turns this long."""

@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from mario_rllib.env import register_mario_envs
-from tune_configs import load_experiment
-from tune_configs.common import available_cpus
+from mario_rllib.machine import available_cpus
+from tune_configs import EXPERIMENTS, load_experiment
 
 
-@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+@pytest.mark.parametrize("algo", list(EXPERIMENTS))
 def test_a_local_learner_gets_every_core_for_its_update(ray_local, algo):
     # Ray gives a 1-CPU actor one torch thread; the update runs while the env runners idle.
     register_mario_envs()

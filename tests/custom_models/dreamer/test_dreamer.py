@@ -14,12 +14,13 @@ from ray.rllib.utils.torch_utils import inverse_symlog, symlog, two_hot
 from custom_models.dreamer import DreamerV3Catalog
 from custom_models.dreamer.imagine import observe_then_imagine
 from custom_models.dreamer.learner import MarioDreamerV3Learner
-from custom_models.dreamer.metrics import lambda_returns, ssim, two_hot_decode
+from custom_models.dreamer.metrics import lambda_returns, two_hot_decode
 from custom_models.dreamer.rl_module import (
     MarioDreamerV3RLM,
     frames_to_uint8,
     normalize_frames,
 )
+from custom_models.images import ssim
 
 N_ACTIONS = 7
 FRAME = (64, 64, 3)

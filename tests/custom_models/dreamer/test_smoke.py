@@ -151,6 +151,5 @@ def test_dream_refuses_an_agent_without_a_world_model(tmp_path, capsys):
     module.save_to_path(str(tmp_path / "ppo"))
     assert cli.main(["dream", str(tmp_path / "ppo"), "--out", str(tmp_path / "d.gif")]) == 2
     assert capsys.readouterr().err.strip().endswith(
-        "holds a ppo agent, which has no world model: `dream` needs a DreamerV3, World Models "
-        "or latent DQN checkpoint (mario-rllib train --algo dreamerv3, worldmodels or "
-        "latent_dqn)")
+        "holds a ppo agent, which has no world model: `dream` needs a checkpoint of an "
+        "algorithm with one (mario-rllib train --algo dreamerv3, worldmodels or latent_dqn)")

@@ -1,0 +1,79 @@
+"""The contract every experiment file keeps (`tune_configs.Experiment` and its optional hooks),
+checked for every algorithm of the registry. A new experiment file and its registry line are
+covered here and, end to end (train, Ctrl-C, resume, evaluate, plot on `debug`), by
+tests/test_experiment.py, which loops over `EXPERIMENTS` too: no test lists the algorithms."""
+
+import math
+from collections.abc import Callable
+
+import pytest
+
+from mario_rllib.env import register_mario_envs
+from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
+from mario_rllib.machine import available_cpus
+from tune_configs import EXPERIMENTS, OPTIONAL, PRESET_NAMES, Experiment, load_experiment, with_hook
+from tune_configs.common import RESOURCE_PRESETS
+
+ALGOS = list(EXPERIMENTS)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_the_experiment_file_exports_the_interface(algo):
+    experiment = load_experiment(algo)
+    assert isinstance(experiment, Experiment)
+    assert experiment.ALGO == algo
+    assert set(PRESET_NAMES) <= set(experiment.PRESETS)
+    assert experiment.STOP and all(isinstance(key, str) for key in experiment.STOP)
+    assert "levels" in experiment.DEFAULTS and "seed" in experiment.DEFAULTS
+    # Every setting a preset changes is one of the experiment's, or a resource every preset has.
+    resources = {key for preset in RESOURCE_PRESETS.values() for key in preset}
+    for name, preset in experiment.PRESETS.items():
+        assert set(preset) <= set(experiment.DEFAULTS) | resources, (name, preset)
+    # The optional hooks, where given, are what OPTIONAL says.
+    assert set(OPTIONAL) == {"progress_fields", "observe_then_imagine", "describe",
+                             "NOT_SEARCHABLE"}
+    for hook in ("progress_fields", "observe_then_imagine", "describe"):
+        assert isinstance(getattr(experiment, hook, print), Callable), hook
+    assert isinstance(getattr(experiment, "NOT_SEARCHABLE", {}), dict)
+    for name in getattr(experiment, "NOT_SEARCHABLE", {}):
+        assert name in experiment.DEFAULTS, name
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_the_debug_config_builds_and_validates_and_names_its_algorithm(algo):
+    register_mario_envs()
+    config = load_experiment(algo).build_config("debug")
+    config.validate()
+    assert config.model_config["mario"]["algo"] == algo  # what checkpoints and results carry
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_the_progress_hook_reads_its_own_results_only(algo):
+    """A result with none of the algorithm's metrics adds nothing to the line; NaN (a stage
+    not run this iteration, RLlib's window of 1) is nothing too."""
+    fields = getattr(load_experiment(algo), "progress_fields", None)
+    if fields is None:
+        pytest.skip(f"{algo} adds nothing to the progress line")
+    assert fields({}) == ""
+    assert fields({"training_intensity": math.nan, "burn_in_buffered": math.nan}) == ""
+
+
+def test_dream_asks_the_registry_which_algorithms_have_a_world_model():
+    dreamers = with_hook("observe_then_imagine")
+    assert dreamers and set(dreamers) < set(EXPERIMENTS)
+    for algo in dreamers:
+        assert load_experiment(algo).observe_then_imagine.__module__.endswith(".imagine")
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_cpu_preset_fits_this_machine(algo):
+    # Tune gives the trial's driver (with the local learner) 1 CPU; runners must fit the rest,
+    # or the trial stays PENDING forever. At most the shared preset's ask (DreamerV3 samples in
+    # its driver: 1 CPU).
+    cpu = RESOURCE_PRESETS["cpu"]
+    asked = 1 + cpu["num_env_runners"] * cpu["num_cpus_per_env_runner"]
+    assert asked <= available_cpus() + 1e-9
+    config = load_experiment(algo).build_config("cpu")
+    need = resources_per_trial(config)
+    assert need["CPU"] <= asked and need["GPU"] == 0
+    check_fits_this_machine(config, "cpu")  # raises if not

@@ -107,53 +107,35 @@ def _run_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _default_text(value) -> str:
+    return "none" if value is None else str(value)
+
+
 def add_env_args(parser: argparse.ArgumentParser) -> None:
-    """The env flags, one per `MarioEnvConfig` field; defaults come from the config itself."""
-    from mario_rllib.env import OBS_MODES, MarioEnvConfig
-    from mario_rllib.env.actions import ACTION_SETS
-    from mario_rllib.env.wrappers import REWARD_SHAPINGS
+    """The env flags, one per option of `MarioEnvConfig` (`ENV_OPTIONS`: flag, meaning, default)."""
+    from mario_rllib.env import ENV_OPTIONS
 
-    defaults = MarioEnvConfig()
     group = parser.add_argument_group("environment")
-    group.add_argument("--level", default=defaults.levels,
-                       help="a stage (1-1), a comma-separated list (1-1,1-2,4-1: one drawn per "
-                       f"episode) or 'all' (default: {defaults.levels})")
-    group.add_argument("--action-set", default=defaults.action_set,
-                       help=f"one of {', '.join(ACTION_SETS)} (default: {defaults.action_set})")
-    group.add_argument("--obs-mode", default=defaults.obs_mode,
-                       help=f"one of {', '.join(OBS_MODES)} (default: {defaults.obs_mode})")
-    group.add_argument("--frame-skip", type=int, default=defaults.frame_skip,
-                       help=f"NES frames per agent step (default: {defaults.frame_skip})")
-    group.add_argument("--max-episode-steps", type=int, default=defaults.max_episode_steps,
-                       help="truncate episodes after this many agent steps (default: the game's "
-                       "clock ends them)")
-    group.add_argument("--reward-shaping", default=defaults.reward_shaping,
-                       help=f"'none' or a comma-separated list of "
-                       f"{', '.join(n for n in REWARD_SHAPINGS if n != 'none')} (default: none)")
-    group.add_argument("--noop-max", type=int, default=defaults.noop_max,
-                       help=f"random no-op frames at reset: 0..N (default: {defaults.noop_max})")
-    group.add_argument("--sticky-action-prob", type=float, default=defaults.sticky_action_prob,
-                       help="probability of repeating the previous action per NES frame "
-                       "(default: 0, off)")
+    for option in ENV_OPTIONS:
+        group.add_argument(option.flag, type=option.type, default=option.default,
+                           help=f"{option.meaning} (default: {_default_text(option.default)})")
 
 
-ENV_FLAGS = {"level": "levels", "action_set": "action_set", "obs_mode": "obs_mode",
-             "frame_skip": "frame_skip", "max_episode_steps": "max_episode_steps",
-             "reward_shaping": "reward_shaping", "noop_max": "noop_max",
-             "sticky_action_prob": "sticky_action_prob"}
-"""`add_env_args`' destinations -> `MarioEnvConfig` fields."""
+def env_flag_dest(flag: str) -> str:
+    return flag[2:].replace("-", "_")
 
 
 def env_config_from_args(args: argparse.Namespace):
     """The env of `add_env_args`' flags; a flag left at None takes `MarioEnvConfig`'s default."""
-    from mario_rllib.env import MarioEnvConfig
+    from mario_rllib.env import ENV_OPTIONS, MarioEnvConfig
 
-    return MarioEnvConfig(**{field: getattr(args, dest) for dest, field in ENV_FLAGS.items()
-                             if getattr(args, dest) is not None})
+    given = {option.name: getattr(args, env_flag_dest(option.flag)) for option in ENV_OPTIONS}
+    return MarioEnvConfig(**{name: value for name, value in given.items() if value is not None})
 
 
 def _add_play(subparsers) -> None:
     from mario_rllib.agents import DEFAULT_AGENT
+    from mario_rllib.env import ENV_OPTIONS
 
     parser = subparsers.add_parser(
         "play",
@@ -185,7 +167,8 @@ def _add_play(subparsers) -> None:
     add_env_args(parser)
     # None = not given: a trained agent plays on the env it was trained on, and takes only
     # --level and --max-episode-steps; the random agent takes MarioEnvConfig's defaults.
-    parser.set_defaults(func=_run_play, **dict.fromkeys(ENV_FLAGS))
+    parser.set_defaults(func=_run_play, **{env_flag_dest(option.flag): None
+                                          for option in ENV_OPTIONS})
 
 
 def _run_play(args: argparse.Namespace) -> int:
@@ -200,8 +183,11 @@ def _run_play(args: argparse.Namespace) -> int:
         raise ValueError(f"bad --episodes {args.episodes}: expected an integer >= 1")
     if args.agent == "random":
         return _play_random(args)
-    given = [f"--{dest.replace('_', '-')}" for dest in ENV_FLAGS
-             if getattr(args, dest) is not None and dest not in ("level", "max_episode_steps")]
+    from mario_rllib.env import ENV_OPTIONS
+
+    given = [option.flag for option in ENV_OPTIONS
+             if getattr(args, env_flag_dest(option.flag)) is not None
+             and option.flag not in ("--level", "--max-episode-steps")]
     if given:
         raise ValueError(f"bad {given[0]}: a trained agent plays on the env it was trained on "
                          f"(only --level and --max-episode-steps change it)")
@@ -240,19 +226,8 @@ def _play_random(args: argparse.Namespace) -> int:
     return 0
 
 
-SETTING_FLAGS = {
+RESOURCE_FLAGS = {
     # flag -> (setting, help); values are parsed by the setting's type (see tune_configs.settings)
-    "--level": ("levels", "stage(s): 1-1, a comma-separated list, or 'all' (default: the "
-                "experiment's, 1-1)"),
-    "--action-set": ("action_set", "right_only, simple or complex (default: the experiment's)"),
-    "--frame-skip": ("frame_skip", "NES frames per agent step (default: 4)"),
-    "--noop-max": ("noop_max", "random no-op frames at reset: 0..N (default: 30)"),
-    "--sticky-action-prob": ("sticky_action_prob", "probability of repeating the previous "
-                             "action per NES frame (default: 0, off)"),
-    "--max-episode-steps": ("max_episode_steps", "truncate episodes after N agent steps; 'none' "
-                            "lifts a preset's limit (default: the game's clock ends them)"),
-    "--reward-shaping": ("reward_shaping", "'none' or a comma-separated list of flag_bonus, "
-                         "scale (default: the experiment's)"),
     "--num-env-runners": ("num_env_runners", "env runner actors (default: the preset's)"),
     "--envs-per-runner": ("envs_per_runner", "envs per env runner (default: the preset's)"),
     "--num-learners": ("num_learners", "0: learn in the trial's driver process (default for "
@@ -261,24 +236,36 @@ SETTING_FLAGS = {
 }
 
 
+def setting_flags() -> dict[str, tuple[str, str]]:
+    """`train`'s flags of settings -> (setting, help): the env options the experiments set
+    (`ENV_OPTIONS`), then the resources."""
+    from mario_rllib.env import ENV_OPTIONS
+
+    env = {option.flag: (option.name, f"{option.meaning} (default: the experiment's, else "
+                                      f"{_default_text(option.default)})")
+           for option in ENV_OPTIONS if option.setting}
+    return {**env, **RESOURCE_FLAGS}
+
+
 def _add_train(subparsers) -> None:
-    from tune_configs import EXPERIMENTS, PRESET_NAMES
+    from tune_configs import DEFAULT_ALGO, EXPERIMENTS, PRESET_NAMES
 
     parser = subparsers.add_parser(
         "train",
         help="train an agent through Tune (local Ray by default), or --resume an experiment",
         description="Train through Tune: checkpoints, TensorBoard and CSV under --storage-path, "
         "one progress line per iteration. Stops when any --stop-* criterion is met (default: "
-        "the experiment's own). Search spaces: --search NAME=V1,V2 (a grid; repeatable). "
+        "the experiment's own). Search spaces: --search NAME=V1,V2 (a grid) or "
+        "NAME=loguniform:LOW:HIGH (drawn, --num-samples times; docs/training.md). "
         "--print-config shows every setting and where it came from, without starting Ray.",
     )
-    parser.add_argument("--algo", default="ppo", help=f"one of {', '.join(EXPERIMENTS)} "
-                        "(default: ppo)")
+    parser.add_argument("--algo", default=DEFAULT_ALGO,
+                        help=f"one of {', '.join(EXPERIMENTS)} (default: {DEFAULT_ALGO})")
     parser.add_argument("--preset", default="cpu",
                         help=f"comma-separated, applied left to right: {', '.join(PRESET_NAMES)} "
                         "(default: cpu)")
     settings = parser.add_argument_group("settings (override the preset; see also --set)")
-    for flag, (_, text) in SETTING_FLAGS.items():
+    for flag, (_, text) in setting_flags().items():
         settings.add_argument(flag, default=None, help=text)
     parser.add_argument("--stop-timesteps", type=int, default=None,
                         help="stop after this many env steps sampled (agent steps)")
@@ -303,9 +290,13 @@ def _add_train(subparsers) -> None:
                         help="Ray to use: none = start a local one; 'auto' or ray://HOST:10001 "
                         "= a cluster (inside `ray job submit`, RAY_ADDRESS is used)")
     parser.add_argument("--num-samples", type=int, default=1,
-                        help="trials per grid point, with seeds seed, seed+1, ... (default: 1)")
-    parser.add_argument("--search", action="append", default=[], metavar="NAME=V1,V2",
-                        help="grid-search a setting, e.g. --search lr=1e-4,3e-4")
+                        help="trials per grid point, with seeds seed, seed+1, ...; each draws "
+                        "the --search distributions anew (default: 1)")
+    parser.add_argument("--search", action="append", default=[], metavar="NAME=SPACE",
+                        help="search a setting (repeatable): a grid NAME=V1,V2 (each value a "
+                        "trial), or a distribution Tune draws from: NAME=uniform:LOW:HIGH, "
+                        "loguniform:LOW:HIGH, randint:LOW:HIGH (HIGH excluded), choice:V1,V2; "
+                        "e.g. --search lr=loguniform:1e-5:1e-3 --num-samples 8")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one setting of the experiment, parsed by its type, e.g. "
                         "--set lr=3e-4, --set double_q=false, --set max_episode_steps=none")
@@ -328,7 +319,7 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.resume:
         return resume(args.resume, args.address)
     overrides = {setting: getattr(args, flag[2:].replace("-", "_"))
-                 for flag, (setting, _) in SETTING_FLAGS.items()}
+                 for flag, (setting, _) in setting_flags().items()}
     request = TrainRequest(
         algo=args.algo, preset=args.preset, seed=args.seed,
         overrides={key: value for key, value in overrides.items() if value is not None},
@@ -436,13 +427,15 @@ def _run_plot(args: argparse.Namespace) -> int:
 
 
 def _add_submit(subparsers) -> None:
+    from tune_configs import DEFAULT_ALGO
+
     parser = subparsers.add_parser(
         "submit",
         help="run `mario-rllib train` as a Ray job on a cluster (uploads this directory)",
         description="Submit `mario-rllib train TRAIN_FLAGS` through Ray's job API, print the job "
         "id and how to follow it. The job API listens on the head's 127.0.0.1: open an SSH "
         "tunnel first (`ray dashboard scripts/cluster/aws.yaml`). Example: mario-rllib submit "
-        "--address http://127.0.0.1:8265 -- --algo ppo --preset gpu",
+        f"--address http://127.0.0.1:8265 -- --algo {DEFAULT_ALGO} --preset gpu",
     )
     parser.add_argument("--address", default="http://127.0.0.1:8265",
                         help="the job API (default: http://127.0.0.1:8265, a tunnel's end)")
@@ -463,7 +456,7 @@ def _run_submit(args: argparse.Namespace) -> int:
 
 
 def _add_results(subparsers) -> None:
-    from tune_configs import EXPERIMENTS
+    from tune_configs import DEFAULT_ALGO, EXPERIMENTS
 
     parser = subparsers.add_parser(
         "results",
@@ -474,8 +467,8 @@ def _add_results(subparsers) -> None:
         "(learning curves per seed) and OUT/best.gif. --record adds experiments trained some "
         "other way; with --record alone nothing is trained.",
     )
-    parser.add_argument("--algo", default="ppo",
-                        help=f"comma-separated, of {', '.join(EXPERIMENTS)} (default: ppo)")
+    parser.add_argument("--algo", default=DEFAULT_ALGO,
+                        help=f"comma-separated, of {', '.join(EXPERIMENTS)} (default: {DEFAULT_ALGO})")
     parser.add_argument("--levels", default="1-1",
                         help="comma-separated stages, one experiment each (default: 1-1)")
     parser.add_argument("--seeds", type=int, default=3, help="seeds 0..N-1 (default: 3)")

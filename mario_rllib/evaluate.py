@@ -110,7 +110,7 @@ class ModulePolicy(rollout.Policy):
 
     `explore=True` samples from the module's action distribution (`forward_exploration`), except
     with `epsilon` set (a Q-learner): then the greedy action is replaced, with probability
-    epsilon, by a uniformly random one (its own RNG). A DQN module's own exploration follows its
+    epsilon, by a uniformly random one (its own RNG). A Q-learner's own exploration follows its
     training schedule from step 0, i.e. epsilon 1.0: random play. Both draw from RNGs seeded
     with each episode's seed, so an episode replays alone (`play --seed S --episodes 1`).
     """
@@ -175,7 +175,7 @@ def build_policy(module, mario: dict, env, explore: bool, seed: int = 0) -> Modu
         env_to_module_connector=FrameStack(frame_stack).env_to_module if frame_stack > 1 else None)
     return ModulePolicy(
         module=module,
-        # All arguments given: some algorithms' configs (DreamerV3's) drop the defaults.
+        # All arguments given: some algorithms' configs drop the defaults.
         env_to_module=config.build_env_to_module_connector(env=env, spaces=None, device=None),
         module_to_env=config.build_module_to_env_connector(env=env, spaces=None),
         observation_space=env.observation_space,
@@ -187,7 +187,7 @@ def build_policy(module, mario: dict, env, explore: bool, seed: int = 0) -> Modu
 
 
 def evaluation_epsilon(mario: dict) -> float | None:
-    """The epsilon of `--stochastic` for an epsilon-greedy learner (DQN): as recorded in the
+    """The epsilon of `--stochastic` for an epsilon-greedy learner: as recorded in the
     checkpoint, else its experiment's default; None for a policy that samples its actions."""
     from tune_configs import load_experiment
 

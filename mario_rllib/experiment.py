@@ -17,7 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -25,6 +25,7 @@ from typing import Any
 
 import ray
 from ray import tune
+from ray.tune.search.basic_variant import BasicVariantGenerator
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
@@ -40,7 +41,7 @@ from mario_rllib.storage import (
     location_of,
     one_line,
 )
-from tune_configs import load_experiment
+from tune_configs import DEFAULT_ALGO, load_experiment
 from tune_configs.common import (
     ENV_KEYS,
     RESOURCE_PRESETS,
@@ -48,6 +49,7 @@ from tune_configs.common import (
     resolve_settings_with_sources,
 )
 from tune_configs.settings import parse_value
+from tune_configs.spaces import Space, parse_space
 
 EXPERIMENT_FILE = "mario_rllib_experiment.json"
 """Written into each experiment directory at start: what `--resume` needs to know (the algorithm)."""
@@ -57,7 +59,7 @@ EXPERIMENT_FILE = "mario_rllib_experiment.json"
 class TrainRequest:
     """Everything `mario-rllib train` was asked for, before any of it touches Ray."""
 
-    algo: str = "ppo"
+    algo: str = DEFAULT_ALGO
     preset: str = "cpu"
     seed: int = 0
     overrides: dict[str, Any] = field(default_factory=dict)
@@ -66,7 +68,8 @@ class TrainRequest:
     sets: list[str] = field(default_factory=list)
     """`--set NAME=VALUE` items, parsed by the setting's type."""
     search: list[str] = field(default_factory=list)
-    """`--search NAME=V1,V2` items: a grid; every combination is a trial."""
+    """`--search` items: `NAME=V1,V2` (a grid: every combination is a trial) or a distribution
+    that Tune draws from, `NAME=loguniform:1e-5:1e-3` (`tune_configs.spaces`)."""
     num_samples: int = 1
     """Trials per grid point, with seeds seed, seed+1, ... (the emulator is deterministic, so
     repeats with one seed would be one run counted several times)."""
@@ -131,7 +134,7 @@ def resolve_request(request: TrainRequest) -> tuple[ModuleType, dict[str, Any],
     """The experiment module, the overrides (flags and --set, parsed by each setting's type) and
     the grid (--search); one-line ValueErrors for anything malformed."""
     experiment = load_experiment(request.algo)
-    types = experiment_setting_types(experiment.DEFAULTS, experiment.PRESETS)
+    types = experiment_setting_types(experiment)
     overrides: dict[str, Any] = {}
     for name, value in request.overrides.items():
         flag = "--" + ("level" if name == "levels" else name.replace("_", "-"))
@@ -139,17 +142,31 @@ def resolve_request(request: TrainRequest) -> tuple[ModuleType, dict[str, Any],
     for item in request.sets:
         name, text = _split(item, "--set", " (e.g. lr=3e-4)")
         overrides[name] = parse_value(name, text, types)
-    search: dict[str, list[Any]] = {}
+    search: dict[str, Space] = {}
     refused = not_searchable(experiment)
     for item in request.search:
-        name, text = _split(item, "--search", ",V2,... (e.g. lr=1e-4,3e-4)")
+        name, text = _split(item, "--search", ",V2,... or NAME=FORM:... (e.g. lr=1e-4,3e-4 or "
+                            "lr=loguniform:1e-5:1e-3)")
         if name in refused:
             raise ValueError(f"cannot search over {name!r}: {refused[name]}")
-        values = [parse_value(name, value, types, "--search") for value in text.split(",")]
+        space = parse_space(name, text, types)
         if name in overrides or name in search:
             raise ValueError(f"bad --search {item!r}: {name} is set twice")
-        search[name] = values
+        search[name] = space
     return experiment, overrides, search
+
+
+def search_points(search: Mapping[str, Space]) -> Iterator[dict[str, Any]]:
+    """The points of a search that `build_param_space` builds and validates: every point of the
+    grids (the user asked for each), with every choice and both ends of every range (a rule is
+    an interval), one drawn setting at a time, the others at their first end."""
+    grids = {name: space for name, space in search.items() if not space.drawn}
+    drawn = {name: space.ends() for name, space in search.items() if space.drawn}
+    first = {name: ends[0] for name, ends in drawn.items()}
+    varied = [first] + [{**first, name: end} for name, ends in drawn.items() for end in ends[1:]]
+    for values in itertools.product(*(space.values for space in grids.values())):
+        for point in varied:
+            yield {**dict(zip(grids, values, strict=True)), **point}
 
 
 def build_param_space(request: TrainRequest):
@@ -157,22 +174,23 @@ def build_param_space(request: TrainRequest):
     of the grid was built and validated (RLlib's `validate()` and our settings' rules)."""
     experiment, overrides, search = resolve_request(request)
     seeds = [request.seed + i for i in range(request.num_samples)]
-    for values in itertools.product(*search.values()):
-        point = dict(zip(search, values, strict=True))
+    for point in search_points(search):
         try:
             experiment.build_config(request.preset, seed=seeds[0], **overrides, **point).validate()
         except ValueError as error:
             where = f" (search point {point})" if point else ""
             raise ValueError(one_line(error) + where) from error
-    grid = {name: tune.grid_search(values) for name, values in search.items()}
+    spaces = {name: space.to_tune() for name, space in search.items()}
+    # --num-samples N: N seeds, each a grid point of its own, where Tune draws the distributions
+    # anew: N draws per point of the other grids, each with its own seed.
     seed: Any = seeds[0] if len(seeds) == 1 else tune.grid_search(seeds)
-    return experiment, experiment.build_config(request.preset, seed=seed, **overrides, **grid)
+    return experiment, experiment.build_config(request.preset, seed=seed, **overrides, **spaces)
 
 
 def first_point(request: TrainRequest):
     """The config of the first point of the request's grid, with its first seed: one module."""
     experiment, overrides, search = resolve_request(request)
-    first = {name: values[0] for name, values in search.items()}
+    first = {name: space.ends()[0] for name, space in search.items()}
     return experiment.build_config(request.preset, seed=request.seed, **overrides, **first)
 
 
@@ -184,7 +202,8 @@ def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print)
     _, overrides, search = resolve_request(request)
     settings, sources = resolve_settings_with_sources(
         experiment.DEFAULTS, experiment.PRESETS, request.preset,
-        {**overrides, **{name: tune.grid_search(values) for name, values in search.items()}})
+        {**overrides, **{name: space.to_tune() for name, space in search.items()}},
+        getattr(experiment, "RULES", {}))
     sources["seed"], settings["seed"] = "--seed", request.seed
     for name in search:
         sources[name] = "--search"
@@ -192,7 +211,7 @@ def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print)
              f"it: the experiment's default, a preset, a flag or --set, --search):")
     width = max(map(len, settings))
     for name in sorted(settings):
-        value = search.get(name, settings[name])
+        value = search[name].text() if name in search else settings[name]
         print_fn(f"  {name:<{width}}  {value!r:<28} {sources[name]}")
     defaults = type(config)().to_dict()
     print_fn(f"RLlib's {type(config).__name__}, where it differs from RLlib's defaults:")
@@ -394,7 +413,9 @@ def train(request: TrainRequest) -> int:
         check_every_node_sees(storage, request.storage_path)
     experiment_dir.make_dir()
     _, overrides, search = resolve_request(request)
-    changed = {name: value for name, value in {**overrides, **search}.items() if name != "levels"}
+    searched = {name: space.text() for name, space in search.items()}
+    changed = {name: value for name, value in {**overrides, **searched}.items()
+               if name != "levels"}
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
         "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
@@ -419,7 +440,9 @@ def train(request: TrainRequest) -> int:
     tuner = tune.Tuner(
         config.algo_class,  # a class: a name would make Tune import every RLlib algorithm
         param_space=config,
-        tune_config=tune.TuneConfig(trial_dirname_creator=trial_dirname),
+        # Tune's random search (its default), seeded: --search's draws repeat with --seed.
+        tune_config=tune.TuneConfig(trial_dirname_creator=trial_dirname,
+                                    search_alg=BasicVariantGenerator(random_state=request.seed)),
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage),

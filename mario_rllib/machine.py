@@ -36,8 +36,8 @@ class LocalLearnerThreads:
     """`on_algorithm_init`: with the learner in the trial's driver (`num_learners=0`: the debug
     and cpu presets), give torch `threads` threads for the update (default: every CPU).
 
-    Ray gives the 1-CPU driver actor OMP_NUM_THREADS=1, but PPO and DQN sample and learn in turns,
-    so the env runners' cores idle during the update (`mario-rllib bench learner` measures the
+    Ray gives the 1-CPU driver actor OMP_NUM_THREADS=1, but most of our algorithms sample and learn
+    in turns, so the env runners' cores idle during the update (`mario-rllib bench learner` measures the
     gain). `mario-rllib train` shares the CPUs among the trials that run at once on this machine.
     A learner actor (`num_learners >= 1`, the gpu preset) keeps the threads Ray gives it.
     """

@@ -10,7 +10,7 @@ and serve as stop criteria, e.g. `{"env_runners/flag_rate": 0.5}`:
     return_mean         the episode's return (the reward the agent learns from), mean
     window_episodes     how many episodes the window holds (100 once 100 have ended)
     stages/W-S/...      flag_rate and x_pos_max_mean per stage (level lists draw several)
-    epsilon             the exploration rate now (epsilon-greedy modules, i.e. DQN)
+    epsilon             the exploration rate now (epsilon-greedy modules only)
 
 "Over the last 100 episodes" is meant literally: across sample calls and across env runners.
 RLlib 2.60's own windowed means do not span sample calls (an env runner reduces its window after
@@ -186,7 +186,7 @@ class MarioMetricsCallback(RLlibCallback):
         log(WINDOW_EPISODES, 1, reduce=COUNT)
         log(("stages", stage, FLAG_RATE), flag, reduce=MEAN)
         log(("stages", stage, X_POS_MAX_MEAN), x_pos_max, reduce=MEAN)
-        # Epsilon-greedy modules (our DQN) report where their schedule stands.
+        # Epsilon-greedy modules report where their schedule stands.
         schedule = getattr(_single_module(rl_module), "epsilon_schedule", None)
         if schedule is not None:
             log(EPSILON, float(schedule.get_current_value()), reduce="mean", window=1)

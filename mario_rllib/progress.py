@@ -148,14 +148,14 @@ def format_progress(trial_id: str, result: Mapping[str, Any]) -> str:
     flag 0.00 (100 ep) | 0:04:57`: the episode metrics over the trial's last 100 episodes (how
     many there are so far in brackets; `-` before the first episode ends); then what the
     experiment file of the algorithm the result's config names adds (its `progress_fields`
-    hook: DQN's replay ratio, World Models' stage...); and, only when something went wrong,
+    hook: a replay ratio, a training stage...); and, only when something went wrong,
     `| env runners 1/2 healthy` and `| env errors 3` (env steps that raised: their episodes
     were dropped)."""
     runners = result.get("env_runners", {})
     steps = result.get("num_env_steps_sampled_lifetime", runners.get("num_env_steps_sampled_lifetime"))
     seconds = result.get("time_this_iter_s") or math.nan
     rate = runners.get("num_env_steps_sampled", math.nan) / seconds
-    rate_text = "     -" if math.isnan(rate) else f"{rate:>6.1f}"  # nothing sampled (World Models' V, M)
+    rate_text = "     -" if math.isnan(rate) else f"{rate:>6.1f}"  # nothing sampled (a training-only stage)
 
     def number(key: str, spec: str) -> str:
         value = runners.get(key)

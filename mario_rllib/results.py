@@ -333,7 +333,7 @@ def write_report(out: Path, roots: Sequence[str | Path] = ()) -> Path:
         f"[{out.name}/runs/]({out.name}/runs/). Each row is one experiment: one config for the "
         "stage (no per-stage tuning, no position penalties), one trial per seed. Each trial's "
         f"last checkpoint is evaluated on distinct episodes (seeds {EVAL_SEED}..., a different "
-        "no-op start each): greedy, and stochastic (sampled actions; epsilon-greedy for DQN). "
+        "no-op start each): greedy, and stochastic (sampled actions; epsilon-greedy for a Q-learner). "
         "Values are the mean over the seeds, with [min-max] where there are several; `episodes` "
         "is the number of evaluation episodes per trial and policy. "
         "Unfinished runs (stopped before their budget, or still running) are marked.",

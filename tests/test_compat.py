@@ -2,7 +2,10 @@
 and RLlib's checkpoints pickle classes by their module path (`mario_rllib/_compat.py` for modules
 that are gone, re-exports where the old module stays)."""
 
+import json
 import pickle
+import tarfile
+from pathlib import Path
 
 from mario_rllib.env.connectors import FrameStack
 from mario_rllib.machine import LocalLearnerThreads
@@ -34,3 +37,34 @@ def test_modules_that_are_gone_resolve_to_where_their_classes_live():
     legacy = pickle.dumps(MarioMetricsCallback, protocol=2).replace(
         b"mario_rllib.metrics", b"mario_rllib.callbacks")
     assert pickle.loads(legacy) is MarioMetricsCallback
+
+
+# `mario-rllib train --algo ppo --preset debug --stop-iters 4 --checkpoint-every 1 --seed 3`, run
+# by main at 3db7634 (before the move; its dense layer cut to 8 units to keep the file small:
+# `build_config(...).rl_module(model_config={..., "hidden": 8})`), Ctrl-C after its second
+# checkpoint, the experiment directory packed as it was left.
+SAVED_EXPERIMENT = Path(__file__).parent / "fixtures" / "premove-ppo.tar.xz"
+
+
+def test_an_experiment_saved_before_the_move_resumes_and_evaluates(tmp_path, cli, progress_rows,
+                                                                   resumed_from_checkpoint):
+    with tarfile.open(SAVED_EXPERIMENT) as archive:
+        archive.extractall(tmp_path, filter="data")
+    experiment = tmp_path / "premove-ppo"
+    (trial,) = experiment.glob("trial_*")
+    # Ground truth that the fixture is what it claims: its pickles name the old module.
+    assert b"tune_configs.common" in (trial / "params.pkl").read_bytes()
+    assert b"tune_configs.common" in (
+        trial / "checkpoint_000001" / "env_runner" / "env_to_module_connector"
+        / "class_and_ctor_args.pkl").read_bytes()
+    rows_before = progress_rows(experiment)
+
+    resumed = cli("train", "--resume", str(experiment))
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    resumed_from_checkpoint(rows_before, progress_rows(experiment), 4)
+
+    report = tmp_path / "report.json"
+    evaluated = cli("evaluate", str(trial / "checkpoint_000001"), "--episodes", "1",
+                    "--max-episode-steps", "50", "--report", str(report))
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(report.read_text())["summary"]["episodes"] == 1

@@ -4,14 +4,17 @@ the CPUs the trials share. No Ray, no training."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib import cli
+from mario_rllib.env import ENV_OPTIONS, MarioEnvConfig
 from mario_rllib.experiment import TrainRequest, build_param_space, learner_threads
 from mario_rllib.machine import available_cpus
-from tune_configs import load_experiment
+from tune_configs import EXPERIMENTS, load_experiment
 from tune_configs.common import experiment_setting_types
 from tune_configs.settings import parse_value
 
@@ -40,7 +43,7 @@ def variants(request: TrainRequest) -> list[AlgorithmConfig]:
 ])
 def test_set_parses_by_the_settings_type(algo, name, text, value):
     experiment = load_experiment(algo)
-    types = experiment_setting_types(experiment.DEFAULTS, experiment.PRESETS)
+    types = experiment_setting_types(experiment)
     parsed = parse_value(name, text, types)
     assert parsed == value and type(parsed) is type(value)
 
@@ -63,6 +66,35 @@ def test_env_flags_reach_the_env_and_the_module_config():
            "max_episode_steps": None, "reward_shaping": "flag_bonus,scale"}
     assert {key: config.env_config[key] for key in env} == env
     assert config.model_config["mario"]["env_config"] == config.env_config
+
+
+@pytest.mark.parametrize("algo", list(EXPERIMENTS))
+def test_every_env_option_is_declared_once_and_reaches_every_command(algo):
+    """`MarioEnvConfig` declares each env option (flag, meaning, default): `play` gets a flag
+    per option, `train` one per option the experiments set, and every experiment takes each
+    of those as a setting that goes to its env config."""
+    options = {option.name: option for option in ENV_OPTIONS}
+    assert set(options) == {field.name for field in dataclasses.fields(MarioEnvConfig)} - {
+        "render_mode"}
+    flags = {subcommand: {action.dest: action for action in parser._actions}
+             for subcommand, parser in _subparsers().items() if subcommand in ("play", "train")}
+    for option in ENV_OPTIONS:
+        dest = option.flag[2:].replace("-", "_")
+        assert option.meaning in flags["play"][dest].help
+        assert (dest in flags["train"]) is option.setting, option.flag
+    experiment = load_experiment(algo)
+    settings = {name for name, option in options.items() if option.setting}
+    space = build_param_space(TrainRequest(algo=algo, preset="debug"))[1]
+    assert settings <= set(space.env_config)  # obs_mode: the experiment's own
+    types = experiment_setting_types(experiment)
+    assert settings <= set(types)
+
+
+def _subparsers() -> dict:
+    import argparse
+
+    (action,) = [a for a in cli.build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    return action.choices
 
 
 def test_a_search_over_the_module_reaches_every_trials_module():
@@ -132,5 +164,5 @@ def test_trials_that_run_at_once_share_the_cpus_for_their_learners(preset, trial
 ])
 def test_a_settings_declared_type_wins_over_its_examples(algo, name, text, value):
     experiment = load_experiment(algo)
-    types = experiment_setting_types(experiment.DEFAULTS, experiment.PRESETS)
+    types = experiment_setting_types(experiment)
     assert parse_value(name, text, types) == value

@@ -21,6 +21,8 @@ EXPERIMENTS = {
     "worldmodels": "tune_configs.worldmodels_mario",
     "latent_dqn": "tune_configs.latent_dqn_mario",
 }
+DEFAULT_ALGO = "ppo"
+"""`--algo` when none is given: the algorithm of the shipped agent."""
 
 PRESET_NAMES = ("debug", "cpu", "gpu")
 """Presets every experiment understands (see `tune_configs.common.RESOURCE_PRESETS`)."""
@@ -52,6 +54,8 @@ OPTIONAL: dict[str, str] = {
                             "shows (absent: the algorithm has none)",
     "describe": "describe(config) -> str: one line `train` prints about what an iteration "
                 "does, where that is not obvious (DreamerV3's ratio, World Models' stages)",
+    "RULES": "{setting: rule}: what the algorithm's own settings allow, and the types `--set` "
+             "parses them as (`tune_configs.settings`: number, one_of, nullable...)",
     "NOT_SEARCHABLE": "{setting: why}: settings `--search` refuses beyond the env's, the "
                       "resources and lists (e.g. a setting build_config turns into a schedule)",
 }

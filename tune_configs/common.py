@@ -14,7 +14,7 @@ from typing import Any
 from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
-from mario_rllib.env import RAY_ENV_NAME, MarioEnvConfig
+from mario_rllib.env import ENV_OPTIONS, RAY_ENV_NAME, MarioEnvConfig
 
 # Experiments and checkpoints saved before these moved to the floor (2026-12-04) pickled them
 # by this module's path: they must still resolve here.
@@ -26,7 +26,7 @@ from mario_rllib.machine import (  # noqa: F401
 )
 from mario_rllib.metrics import STATS_CLS_LOOKUP, MarioMetricsCallback
 from tune_configs import PRESET_NAMES
-from tune_configs.settings import NULLABLE, RULES, check_settings, setting_types
+from tune_configs.settings import COMMON_RULES, Rule, check_settings, setting_types
 
 SAMPLE_TIMEOUT_S = 600.0
 
@@ -64,13 +64,13 @@ RESOURCE_PRESETS: dict[str, dict[str, Any]] = {
             "num_learners": 1, "gpus_per_learner": 1},
 }
 
-ENV_KEYS = ("levels", "action_set", "frame_skip", "max_episode_steps", "reward_shaping",
-            "noop_max", "sticky_action_prob")
-"""Settings that go to the env config (`obs_mode` is fixed by each experiment)."""
+ENV_KEYS = tuple(option.name for option in ENV_OPTIONS if option.setting)
+"""Settings that go to the env config: the env options of `MarioEnvConfig` (`obs_mode` is fixed
+by each experiment)."""
 
-BASE_ENV: dict[str, Any] = {key: getattr(MarioEnvConfig(), key)
-                            for key in ("frame_skip", "noop_max", "sticky_action_prob")}
-"""The env settings no experiment sets itself: `MarioEnvConfig`'s defaults."""
+BASE_ENV: dict[str, Any] = {option.name: option.default
+                            for option in ENV_OPTIONS if option.setting}
+"""Every env setting at `MarioEnvConfig`'s default, under an experiment's own `DEFAULTS`."""
 
 
 def parse_presets(presets: str | list[str] | tuple[str, ...]) -> list[str]:
@@ -86,15 +86,18 @@ def parse_presets(presets: str | list[str] | tuple[str, ...]) -> list[str]:
 
 
 def resolve_settings(defaults: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]],
-                     names: str | list[str], overrides: Mapping[str, Any]) -> dict[str, Any]:
+                     names: str | list[str], overrides: Mapping[str, Any],
+                     rules: Mapping[str, Rule] | None = None) -> dict[str, Any]:
     """defaults <- each named preset (resource part, then the experiment's part) <- overrides
-    (None is a value: `max_episode_steps=None` lifts a preset's limit), each value checked."""
-    return resolve_settings_with_sources(defaults, presets, names, overrides)[0]
+    (None is a value: `max_episode_steps=None` lifts a preset's limit), each value checked by
+    the common rules and the experiment's own `rules`."""
+    return resolve_settings_with_sources(defaults, presets, names, overrides, rules)[0]
 
 
 def resolve_settings_with_sources(
         defaults: Mapping[str, Any], presets: Mapping[str, Mapping[str, Any]],
         names: str | list[str], overrides: Mapping[str, Any],
+        rules: Mapping[str, Rule] | None = None,
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """`resolve_settings`, and for each setting what set it: 'default', 'preset NAME' or
     'override' (a flag or `--set`)."""
@@ -111,19 +114,18 @@ def resolve_settings_with_sources(
             )
         settings[key] = value
         sources[key] = "flag or --set"
-    check_settings(settings)
+    check_settings(settings, rules)
     return settings, sources
 
 
-def experiment_setting_types(defaults: Mapping[str, Any],
-                             presets: Mapping[str, Mapping[str, Any]]) -> dict[str, set]:
-    """The types each setting of an experiment takes (see `tune_configs.settings`)."""
-    types = setting_types(BASE_RESOURCES, BASE_ENV, RESOURCE_PRESETS.values(), defaults,
-                          presets.values())
-    for name in RULES.keys() & types.keys():
-        types[name] = set(RULES[name][2])
-    for name in NULLABLE & set(types):
-        types[name].add(type(None))
+def experiment_setting_types(experiment: Any) -> dict[str, set]:
+    """The types each setting of an experiment (file) takes: its rule's (the common rules and
+    the experiment's own `RULES`), else those of the values it gives it (`tune_configs.settings`)."""
+    types = setting_types(BASE_RESOURCES, BASE_ENV, RESOURCE_PRESETS.values(),
+                          experiment.DEFAULTS, experiment.PRESETS.values())
+    for name, (_, _, kinds) in {**COMMON_RULES, **getattr(experiment, "RULES", {})}.items():
+        if name in types:
+            types[name] = set(kinds)
     return types
 
 

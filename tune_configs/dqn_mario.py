@@ -28,10 +28,9 @@ from custom_models.dqn.learner import MarioDQNLearner
 from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer as ReplayBuffer
 from custom_models.dqn.rl_module import MarioDuelingQRLM
 from mario_rllib.metrics import STOP_TIMESTEPS
-from tune_configs.common import (
-    apply_common,
-    resolve_settings,
-)
+from tune_configs.common import apply_common, resolve_settings
+from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number, one_of
+from tune_configs.spaces import scaled
 
 ALGO = "dqn"
 OBS_MODE = "gray84"
@@ -98,10 +97,28 @@ def rllib_training_intensity(settings: dict[str, Any], per_q_update: int = 1) ->
     """
     intensity, runners = settings["training_intensity"], settings["num_env_runners"]
     scale = per_q_update * (runners / (runners + 1) if runners else 1)
-    if isinstance(intensity, dict):  # a Tune grid search over it
-        return {"grid_search": [value * scale for value in intensity["grid_search"]]}
-    return intensity * scale
+    return scaled(intensity, scale)  # a search space over it (--search) scales as a whole
 
+
+def _epsilon_schedule(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return 0 <= value <= 1
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(point, list) and len(point) == 2 and number(0)[0](point[0])
+        and number(0, 1)[0](point[1]) for point in value)
+
+
+RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
+    "n_step": COUNT, "training_intensity": POSITIVE, "learning_starts": number(0, integer=True),
+    "target_update_freq": COUNT, "buffer_capacity": COUNT, "compress_frames": BOOL,
+    "per_alpha": number(0), "per_beta": number(0, 1), "beta_anneal_steps": nullable(COUNT),
+    "epsilon": (_epsilon_schedule, "a number in [0, 1] or a schedule [[agent_step, epsilon], "
+                "...]", {int, float, list}),
+    "evaluation_epsilon": number(0, 1), "double_q": BOOL,
+    "td_error_loss_fn": one_of("huber", "mse"), "steps_per_iteration": COUNT,
+}
 
 STOP = {STOP_TIMESTEPS: 5_000_000}
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
@@ -109,7 +126,7 @@ STOP = {STOP_TIMESTEPS: 5_000_000}
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
     """The DQN config for the named presets (applied left to right) and explicit overrides."""
-    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides, RULES)
     config = dqn_config(settings).learners(learner_class=MarioDQNLearner)  # + importance weights
     return apply_common(config, settings, algo=ALGO, module_class=MarioDuelingQRLM,
                         obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

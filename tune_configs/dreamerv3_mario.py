@@ -38,6 +38,7 @@ from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
 from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import apply_common, resolve_settings
+from tune_configs.settings import COUNT, POSITIVE, number, one_of
 
 ALGO = "dreamerv3"
 OBS_MODE = "rgb64"  # [1]'s 64x64 RGB inputs for Atari; 12,288 bytes a step in replay
@@ -85,13 +86,21 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"model_size": "S", "num_env_runners": 4, "envs_per_runner": 4},
 }
 
+RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
+    "model_size": one_of("nano", "micro", "mini", "XXS", "XS", "S", "M", "L", "XL"),  # RLlib's
+    "training_ratio": POSITIVE, "batch_size_B": COUNT, "batch_length_T": COUNT,
+    "horizon_H": COUNT, "gae_lambda": number(0, 1), "entropy_scale": number(0),
+    "buffer_capacity": COUNT,
+    "world_model_lr": POSITIVE, "actor_lr": POSITIVE, "critic_lr": POSITIVE,
+}
+
 STOP = {STOP_TIMESTEPS: 100_000}  # Atari 100k's budget: 100k agent steps (400k frames at skip 4)
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DreamerV3Config:
     """The DreamerV3 config for the named presets (applied left to right) and explicit overrides."""
-    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides, RULES)
     config = (
         DreamerV3Config(algo_class=MarioDreamerV3)
         .learners(learner_class=MarioDreamerV3Learner)

@@ -34,6 +34,8 @@ from custom_models.latent_dqn.learner import progress_fields as progress_fields 
 from custom_models.latent_dqn.rl_module import LatentDuelingQRLM
 from tune_configs import dqn_mario
 from tune_configs.common import apply_common, resolve_settings
+from tune_configs.settings import COUNT, POSITIVE
+from tune_configs.spaces import largest
 
 ALGO = "latent_dqn"
 OBS_MODE = "rgb64"  # the World Models VAE's input ([1] Appendix A.1)
@@ -58,20 +60,23 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 PRESETS["debug"]["phase_updates"] = 3
 
+RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
+    **dqn_mario.RULES, "phase_updates": COUNT, "world_model_lr": POSITIVE,
+}
+
 STOP = dqn_mario.STOP
 
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> DQNConfig:
     """The latent DQN config for the named presets (applied left to right) and overrides."""
-    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides, RULES)
     # Half of the learner's updates are the world model's: RLlib replays twice DQN's samples, so
     # that the Q streams get DQN's updates, replay ratio and target syncs per agent step.
     # RLlib replays whole batches per sample call, rounding the ratio: with DQN's 3-step calls
     # (its fragment is its n_step, 3) the cpu preset replays exactly 2 x 32/3 per step (1-step
     # calls would round it to 21 or 22). A multiple of 3 keeps that, and RLlib wants n_step at
     # most the fragment.
-    n_step = settings["n_step"]
-    longest = max(n_step["grid_search"]) if isinstance(n_step, dict) else n_step
+    longest = largest(settings["n_step"])  # of a search space over it too
     config = dqn_mario.dqn_config(settings, FRAME_STACK, per_q_update=2).learners(
         learner_class=LatentDQNLearner).env_runners(
             rollout_fragment_length=3 * math.ceil(longest / 3))

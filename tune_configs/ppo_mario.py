@@ -28,10 +28,8 @@ from custom_models.ppo.learner import MarioPPOLearner
 from custom_models.ppo.rl_module import MarioActorCriticRLM
 from mario_rllib.env.connectors import FrameStack
 from mario_rllib.metrics import STOP_TIMESTEPS
-from tune_configs.common import (
-    apply_common,
-    resolve_settings,
-)
+from tune_configs.common import apply_common, resolve_settings
+from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number, one_of
 
 ALGO = "ppo"
 OBS_MODE = "gray84"
@@ -79,6 +77,13 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"train_batch_size": 4096},
 }
 
+RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
+    "lambda_": number(0, 1), "clip_param": POSITIVE, "vf_clip_param": POSITIVE,
+    "vf_loss": one_of("huber", "squared"), "entropy_coeff": number(0), "vf_loss_coeff": number(0),
+    "num_epochs": COUNT, "minibatch_size": COUNT, "use_kl_loss": BOOL,
+    "lr_anneal_steps": nullable(COUNT),
+}
+
 STOP = {STOP_TIMESTEPS: 5_000_000}  # uvipen's --num_global_steps
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 
@@ -90,7 +95,7 @@ NOT_SEARCHABLE = {  # hook: settings `--search` refuses, and why
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> PPOConfig:
     """The PPO config for the named presets (applied left to right) and explicit overrides."""
-    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides, RULES)
     config = (
         PPOConfig()
         .learners(learner_class=MarioPPOLearner,

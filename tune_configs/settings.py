@@ -1,11 +1,11 @@
 """What a setting may be: `--set NAME=VALUE` parsed by the setting's type, and each value checked
 before anything starts (one line naming the setting and what is allowed).
 
-A setting's type is declared with its rule (`RULES`: `gpus_per_learner` is a number, so 0.5 is
-allowed; `epsilon` a number or a schedule), else read off the values the experiment itself gives
-it (its defaults and presets): `double_q` is a bool, so `--set double_q=False` is False (not the
-truthy string 'False'); `max_episode_steps` may be None, so `--set max_episode_steps=none` lifts
-a preset's limit.
+A setting's type is declared with its rule (`COMMON_RULES`, and each experiment's own `RULES`:
+`gpus_per_learner` is a number, so 0.5 is allowed; DQN's `epsilon` a number or a schedule),
+else read off the values the experiment itself gives it (its defaults and presets): `double_q`
+is a bool, so `--set double_q=False` is False (not the truthy string 'False');
+`max_episode_steps` may be None, so `--set max_episode_steps=none` lifts a preset's limit.
 """
 
 from __future__ import annotations
@@ -77,8 +77,8 @@ Rule = tuple[Callable[[Any], bool], str, set]
 """(does a value pass, what is allowed in words, the types `--set` parses it as)."""
 
 
-def _number(low: float | None = None, high: float | None = None, *, integer: bool = False,
-            low_open: bool = False) -> Rule:
+def number(low: float | None = None, high: float | None = None, *, integer: bool = False,
+           low_open: bool = False) -> Rule:
     def ok(value: Any) -> bool:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return False
@@ -100,83 +100,52 @@ def _number(low: float | None = None, high: float | None = None, *, integer: boo
     return ok, allowed, {int} if integer else {int, float}
 
 
-def _one_of(*choices: Any) -> Rule:
+def one_of(*choices: Any) -> Rule:
     return ((lambda value: value in choices), f"one of {', '.join(map(str, choices))}",
             {type(choice) for choice in choices})
 
 
-def _epsilon_schedule(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return 0 <= value <= 1
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(point, list) and len(point) == 2 and _number(0)[0](point[0])
-        and _number(0, 1)[0](point[1]) for point in value)
+def nullable(rule: Rule) -> Rule:
+    """The rule, or None ('none' on the command line: no clipping, no annealing...)."""
+    ok, allowed, types = rule
+    return (lambda value: value is None or ok(value)), f"{allowed} or none", types | {type(None)}
 
 
-_BOOL = ((lambda value: isinstance(value, bool)), "true or false", {bool})
-_POSITIVE = _number(0, low_open=True)
-_COUNT = _number(1, integer=True)
-_SIZES = ("nano", "micro", "mini", "XXS", "XS", "S", "M", "L", "XL")  # RLlib's DreamerV3 sizes
+BOOL: Rule = ((lambda value: isinstance(value, bool)), "true or false", {bool})
+POSITIVE = number(0, low_open=True)
+COUNT = number(1, integer=True)
 
-RULES: dict[str, Rule] = {
-    # resources
-    "num_env_runners": _number(0, integer=True), "envs_per_runner": _COUNT,
-    "num_cpus_per_env_runner": _POSITIVE, "num_learners": _number(0, integer=True),
-    "gpus_per_learner": _number(0),
-    # optimisation, any algorithm
-    "lr": _POSITIVE, "world_model_lr": _POSITIVE, "actor_lr": _POSITIVE, "critic_lr": _POSITIVE,
-    "gamma": _number(0, 1, low_open=True), "grad_clip": _POSITIVE,
-    "train_batch_size": _COUNT, "encoder": _one_of("nature", "impala"),
-    # PPO
-    "lambda_": _number(0, 1), "clip_param": _POSITIVE, "vf_clip_param": _POSITIVE,
-    "vf_loss": _one_of("huber", "squared"),
-    "entropy_coeff": _number(0), "vf_loss_coeff": _number(0), "num_epochs": _COUNT,
-    "minibatch_size": _COUNT, "use_kl_loss": _BOOL, "lr_anneal_steps": _COUNT,
-    # DQN
-    "n_step": _COUNT, "training_intensity": _POSITIVE, "learning_starts": _number(0, integer=True),
-    "target_update_freq": _COUNT, "buffer_capacity": _COUNT, "compress_frames": _BOOL,
-    "per_alpha": _number(0), "per_beta": _number(0, 1), "beta_anneal_steps": _COUNT,
-    "epsilon": (_epsilon_schedule, "a number in [0, 1] or a schedule [[agent_step, epsilon], "
-                "...]", {int, float, list}),
-    "evaluation_epsilon": _number(0, 1), "double_q": _BOOL,
-    "td_error_loss_fn": _one_of("huber", "mse"), "steps_per_iteration": _COUNT,
-    # DreamerV3
-    "model_size": _one_of(*_SIZES), "training_ratio": _POSITIVE, "batch_size_B": _COUNT,
-    "batch_length_T": _COUNT, "horizon_H": _COUNT, "gae_lambda": _number(0, 1),
-    "entropy_scale": _number(0),
-    # World Models
-    "collect_episodes": _COUNT, "collect_episodes_per_iter": _COUNT, "vae_epochs": _COUNT,
-    "vae_batch_size": _COUNT, "vae_lr": _POSITIVE, "shuffle_frames": _COUNT, "mdn_epochs": _COUNT,
-    "mdn_batch_size": _COUNT, "mdn_seq_len": _COUNT, "mdn_lr": _POSITIVE,
-    "mdn_grad_clip": _POSITIVE, "mdn_end_weight": _number(1),
-    "es_population": _number(2, integer=True), "es_sigma0": _POSITIVE,
-    "es_episodes_per_candidate": _COUNT, "es_eval_every": _COUNT, "es_eval_episodes": _COUNT,
-    "es_in_dream": _BOOL, "dream_temperature": _POSITIVE,
-    "dream_horizon": _COUNT,
-    # latent DQN
-    "phase_updates": _COUNT,
+COMMON_RULES: dict[str, Rule] = {
+    # resources (every preset sets them)
+    "num_env_runners": number(0, integer=True), "envs_per_runner": COUNT,
+    "num_cpus_per_env_runner": POSITIVE, "num_learners": number(0, integer=True),
+    "gpus_per_learner": number(0),
+    # what several algorithms call the same
+    "lr": POSITIVE, "gamma": number(0, 1, low_open=True), "grad_clip": nullable(POSITIVE),
+    "train_batch_size": COUNT, "encoder": one_of("nature", "impala"),
 }
-"""What each setting allows, and the types `--set` parses it as. Env settings are checked by
-`MarioEnvConfig`; other settings are parsed by the types of the values the experiment gives
-them."""
-
-NULLABLE = {"grad_clip", "mdn_grad_clip", "beta_anneal_steps", "lr_anneal_steps", "max_episode_steps"}
-"""Settings for which None means 'none' (no clipping, no annealing, no time limit)."""
+"""The rules of the settings every experiment may have. Each experiment file adds its own
+algorithm's (its `RULES` hook); env settings are checked by `MarioEnvConfig`. A setting with no
+rule is parsed by the types of the values the experiment gives it."""
 
 
 def is_searched(value: Any) -> bool:
-    return isinstance(value, dict) and "grid_search" in value
+    """A Tune search space in a setting's place: a grid, or a distribution to draw from
+    (`tune_configs.spaces`)."""
+    from ray.tune.search.sample import Domain
+
+    return isinstance(value, Domain) or (isinstance(value, dict) and "grid_search" in value)
 
 
-def check_settings(settings: Mapping[str, Any]) -> None:
-    """A one-line ValueError for the first value a setting does not allow (searched settings are
-    checked point by point, by building each point's config)."""
+def check_settings(settings: Mapping[str, Any], rules: Mapping[str, Rule] | None = None) -> None:
+    """A one-line ValueError for the first value a setting does not allow, by `COMMON_RULES`
+    and the experiment's `rules` (searched settings are checked point by point, by building
+    each point's config)."""
+    rules = {**COMMON_RULES, **(rules or {})}
     for name, value in settings.items():
-        if is_searched(value) or name not in RULES or (value is None and name in NULLABLE):
+        if is_searched(value) or name not in rules:
             continue
-        ok, allowed, _ = RULES[name]
+        ok, allowed, _ = rules[name]
         if not ok(value):
             raise ValueError(f"bad setting {name}={value!r}: expected {allowed}")
     batch, minibatch = settings.get("train_batch_size"), settings.get("minibatch_size")

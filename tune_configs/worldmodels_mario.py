@@ -31,6 +31,7 @@ from custom_models.worldmodels.imagine import observe_then_imagine as observe_th
 from custom_models.worldmodels.learner import WorldModelsLearner
 from custom_models.worldmodels.rl_module import WorldModelsRLM
 from tune_configs.common import apply_common, resolve_settings
+from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number
 
 ALGO = "worldmodels"
 OBS_MODE = "rgb64"  # [1] Appendix A.1: 64x64 RGB frames
@@ -106,6 +107,16 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {**_one_env_per_runner(), "collect_episodes": 2_000, "es_population": 64},
 }
 
+RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
+    "collect_episodes": COUNT, "collect_episodes_per_iter": COUNT, "vae_epochs": COUNT,
+    "vae_batch_size": COUNT, "vae_lr": POSITIVE, "shuffle_frames": COUNT, "mdn_epochs": COUNT,
+    "mdn_batch_size": COUNT, "mdn_seq_len": COUNT, "mdn_lr": POSITIVE,
+    "mdn_grad_clip": nullable(POSITIVE), "mdn_end_weight": number(1),
+    "es_population": number(2, integer=True), "es_sigma0": POSITIVE,
+    "es_episodes_per_candidate": COUNT, "es_eval_every": COUNT, "es_eval_episodes": COUNT,
+    "es_in_dream": BOOL, "dream_temperature": POSITIVE, "dream_horizon": COUNT,
+}
+
 STOP = {"world_models/generation": 100}
 """Default stop: 100 CMA-ES generations after V and M ([1]'s CarRacing ran ~1,800, Doom ~200);
 `mario-rllib train --stop-*` flags replace it."""
@@ -113,16 +124,12 @@ STOP = {"world_models/generation": 100}
 
 def build_config(preset: str | list[str] = "cpu", **overrides: Any) -> WorldModelsConfig:
     """The World Models config for the named presets (applied left to right) and overrides."""
-    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides)
-    names = ("collect_episodes", "collect_episodes_per_iter", "vae_epochs", "vae_batch_size",
-             "vae_lr", "shuffle_frames", "mdn_epochs", "mdn_batch_size", "mdn_seq_len", "mdn_lr",
-             "mdn_grad_clip", "mdn_end_weight", "es_population", "es_sigma0",
-             "es_episodes_per_candidate", "es_eval_every", "es_eval_episodes", "es_in_dream",
-             "dream_temperature", "dream_horizon")
+    settings = resolve_settings(DEFAULTS, PRESETS, preset, overrides, RULES)
     config = (
         WorldModelsConfig()
         .learners(learner_class=WorldModelsLearner)
-        .training(**{name: settings[name] for name in names})
+        # its own settings (those of RULES) are WorldModelsConfig's, by the same names
+        .training(**{name: settings[name] for name in RULES})
     )
     return apply_common(config, settings, algo=ALGO, module_class=WorldModelsRLM,
                         obs_mode=OBS_MODE, frame_stack=FRAME_STACK)

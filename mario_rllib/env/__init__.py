@@ -2,6 +2,7 @@
 (`MarioEnvConfig`, `make_env`, registration with Gymnasium and Ray)."""
 
 from mario_rllib.env.config import (
+    ENV_OPTIONS,
     GYMNASIUM_ID,
     INFO_KEYS,
     OBS_MODES,
@@ -13,5 +14,5 @@ from mario_rllib.env.config import (
 )
 from mario_rllib.env.nes import ALL_STAGES
 
-__all__ = ["ALL_STAGES", "GYMNASIUM_ID", "INFO_KEYS", "OBS_MODES", "RAY_ENV_NAME",
+__all__ = ["ALL_STAGES", "ENV_OPTIONS", "GYMNASIUM_ID", "INFO_KEYS", "OBS_MODES", "RAY_ENV_NAME",
            "MarioEnvConfig", "make_env", "parse_levels", "register_mario_envs"]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import typing
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,8 +32,8 @@ GYMNASIUM_ID = "mario_rllib/SuperMarioBros-v0"
 RAY_ENV_NAME = "mario"
 
 OBS_MODES: dict[str, tuple[int, int, int]] = {
-    "gray84": (84, 84, 1),  # model-free agents (PPO, DQN); stacked to 4 by RLlib connectors
-    "rgb64": (64, 64, 3),  # DreamerV3's world model
+    "gray84": (84, 84, 1),  # model-free agents; stacked to 4 by RLlib connectors
+    "rgb64": (64, 64, 3),  # world-model agents (their papers' 64x64 RGB)
     "raw": SCREEN_SHAPE,  # the NES screen, for videos and debugging
 }
 INFO_KEYS = ("x_pos", "x_pos_max", "flag_get", "world", "stage", "score", "time", "life")
@@ -59,28 +60,46 @@ def parse_levels(levels: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(items)
 
 
+def _option(default: Any, flag: str | None, meaning: str, *, setting: bool = True) -> Any:
+    """A `MarioEnvConfig` field that users set: its `flag` (of `play`, and of `train` where it is
+    a `setting` of the experiments) and a one-line `meaning`, from which the flags, their help
+    and the experiments' env settings are all made (`ENV_OPTIONS`). `setting=False`: fixed by
+    each experiment (its observations), a flag of `play` only."""
+    return dataclasses.field(default=default,
+                             metadata={"flag": flag, "meaning": meaning, "setting": setting})
+
+
 @dataclasses.dataclass(frozen=True)
 class MarioEnvConfig:
     """Everything that defines a Mario env. Field names are the `env_config` / `gymnasium.make` keys."""
 
-    levels: str | Sequence[str] = "1-1"
-    """One stage ("1-1"), a list ("1-1,1-2,4-1": one drawn per episode from the env's RNG), or "all"."""
-    action_set: str = "simple"
-    """right_only (5 actions), simple (7) or complex (12): gym-super-mario-bros' lists."""
-    obs_mode: str = "gray84"
-    """gray84 (84x84x1 uint8), rgb64 (64x64x3 uint8) or raw (240x256x3 uint8)."""
-    frame_skip: int = 4
-    """NES frames per agent step (the same action repeated; max-pool over the last two frames)."""
-    max_episode_steps: int | None = None
-    """Truncate after this many agent steps. None: the game's clock (400 ticks of 20 NES frames:
-    the ROM is the European revision, see docs/environment.md) still ends every episode, with
-    a death, after at most 2,000 agent steps at a frame skip of 4."""
-    reward_shaping: str = "none"
-    """'none' (the game's reward), or a comma-separated list of: flag_bonus, scale."""
-    noop_max: int = 30
-    """Each episode starts after 0..noop_max NOOP frames, drawn from the env's seeded RNG."""
-    sticky_action_prob: float = 0.0
-    """Per NES frame, the probability of repeating the previous action (Machado et al.: 0.25)."""
+    levels: str | Sequence[str] = _option(
+        "1-1", "--level", "a stage (1-1), a comma-separated list (1-1,1-2,4-1: one drawn per "
+        "episode) or 'all'")
+    """The list's stage is drawn from the env's RNG at each reset."""
+    action_set: str = _option(
+        "simple", "--action-set",
+        f"one of {', '.join(actions.ACTION_SETS)}: gym-super-mario-bros' lists (5, 7, 12 actions)")
+    obs_mode: str = _option("gray84", "--obs-mode",
+                            f"one of {', '.join(OBS_MODES)}: 84x84 gray, 64x64 RGB, the NES screen",
+                            setting=False)
+    frame_skip: int = _option(4, "--frame-skip", "NES frames per agent step")
+    """The same action repeated; max-pool over the last two frames."""
+    max_episode_steps: int | None = _option(
+        None, "--max-episode-steps",
+        "truncate episodes after N agent steps; none: the game's clock ends them")
+    """None: the game's clock (400 ticks of 20 NES frames: the ROM is the European revision, see
+    docs/environment.md) still ends every episode, with a death, after at most 2,000 agent steps
+    at a frame skip of 4."""
+    reward_shaping: str = _option(
+        "none", "--reward-shaping",
+        "'none' (the game's reward) or a comma-separated list of "
+        f"{', '.join(name for name in wrappers.REWARD_SHAPINGS if name != 'none')}")
+    noop_max: int = _option(30, "--noop-max", "random no-op frames at reset: 0..N")
+    """Drawn from the env's seeded RNG."""
+    sticky_action_prob: float = _option(
+        0.0, "--sticky-action-prob", "probability of repeating the previous action per NES "
+        "frame (Machado et al.: 0.25; 0: off)")
     render_mode: str | None = None
     """None or "rgb_array" (the current 240x256x3 NES screen, as a copy)."""
 
@@ -124,6 +143,36 @@ class MarioEnvConfig:
     def to_dict(self) -> dict[str, Any]:
         """A plain, JSON-able dict that `from_dict` turns back into an equal config."""
         return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
+class EnvOption:
+    """One user-set field of `MarioEnvConfig`, as `_option` declared it."""
+
+    name: str
+    flag: str
+    meaning: str
+    default: Any
+    type: type
+    """What argparse parses the flag's text as."""
+    setting: bool
+    """A setting of the experiments (`train --FLAG`, `--set NAME=...`); else `play`'s only."""
+
+
+def _flag_type(annotation: Any) -> type:
+    """int for `int | None`, float for `float`, str for the rest (`str | Sequence[str]`)."""
+    kinds = [kind for kind in (typing.get_args(annotation) or (annotation,)) if kind is not type(None)]
+    return kinds[0] if kinds[0] in (int, float) else str
+
+
+ENV_OPTIONS: tuple[EnvOption, ...] = tuple(
+    EnvOption(field.name, field.metadata["flag"], field.metadata["meaning"], field.default,
+              _flag_type(typing.get_type_hints(MarioEnvConfig)[field.name]),
+              field.metadata["setting"])
+    for field in dataclasses.fields(MarioEnvConfig) if field.metadata.get("flag")
+)
+"""The env options users set, declared once (in `MarioEnvConfig`): the env flags of `play` and
+`train`, their help, and the env settings of every experiment are made from them."""
 
 
 def _check_int(name: str, value: Any, *, minimum: int) -> None:

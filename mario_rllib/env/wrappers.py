@@ -38,7 +38,7 @@ FLAG_BONUS = 50.0
 """Added on the step that reaches the flag (or Bowser's axe): as much as 50 frames of running."""
 REWARD_SCALE = 1.0 / 15.0
 """The game clips each frame's reward to [-15, 15]; dividing by 15 keeps per-frame rewards in
-[-1, 1], so PPO's value loss stays in a sane range (unscaled returns reach the thousands)."""
+[-1, 1], so a critic's value loss stays in a sane range (unscaled returns reach the thousands)."""
 REWARD_SHAPINGS = {
     "none": "the game's own reward: x progress, clock penalty, -25 on death",
     "flag_bonus": f"+{FLAG_BONUS:g} on the step that reaches the flag",

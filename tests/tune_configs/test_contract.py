@@ -12,7 +12,8 @@ from mario_rllib.env import register_mario_envs
 from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
 from mario_rllib.machine import available_cpus
 from tune_configs import EXPERIMENTS, OPTIONAL, PRESET_NAMES, Experiment, load_experiment, with_hook
-from tune_configs.common import RESOURCE_PRESETS
+from tune_configs.common import ENV_KEYS, RESOURCE_PRESETS, resolve_settings
+from tune_configs.settings import COMMON_RULES, check_settings
 
 ALGOS = list(EXPERIMENTS)
 
@@ -31,7 +32,7 @@ def test_the_experiment_file_exports_the_interface(algo):
         assert set(preset) <= set(experiment.DEFAULTS) | resources, (name, preset)
     # The optional hooks, where given, are what OPTIONAL says.
     assert set(OPTIONAL) == {"progress_fields", "observe_then_imagine", "describe",
-                             "NOT_SEARCHABLE"}
+                             "NOT_SEARCHABLE", "RULES"}
     for hook in ("progress_fields", "observe_then_imagine", "describe"):
         assert isinstance(getattr(experiment, hook, print), Callable), hook
     assert isinstance(getattr(experiment, "NOT_SEARCHABLE", {}), dict)
@@ -77,3 +78,40 @@ def test_cpu_preset_fits_this_machine(algo):
     need = resources_per_trial(config)
     assert need["CPU"] <= asked and need["GPU"] == 0
     check_fits_this_machine(config, "cpu")  # raises if not
+
+
+def test_the_app_names_no_algorithm():
+    """Per-algorithm knowledge lives in the experiment files: the app (outside `bench/`, which
+    compares algorithms by design, and `_compat.py`, which maps old pickled class paths) names
+    none. The shipped agent's name (`ppo-1-1`, a directory name) is data, not knowledge."""
+    import re
+    from pathlib import Path
+
+    import mario_rllib
+
+    names = "|".join(re.escape(algo) for algo in EXPERIMENTS)
+    pattern = re.compile(rf"\b({names})\b(?!-1-1)", re.IGNORECASE)
+    root = Path(mario_rllib.__file__).parent
+    found = [f"{path.relative_to(root)}:{number}: {line.strip()}"
+             for path in sorted(root.rglob("*.py"))
+             if path.parts[len(root.parts)] != "bench" and path.name != "_compat.py"
+             for number, line in enumerate(path.read_text().splitlines(), 1)
+             if pattern.search(line)]
+    assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("algo", ALGOS)
+def test_every_setting_has_a_rule_and_every_rule_a_setting(algo):
+    """A setting is checked before Ray starts (one line naming what is allowed): by the common
+    rules, the experiment's own `RULES`, or, for the env's, by `MarioEnvConfig`. `seed` is the
+    `--seed` flag's."""
+    experiment = load_experiment(algo)
+    own = getattr(experiment, "RULES", {})
+    assert set(own) <= set(experiment.DEFAULTS), set(own) - set(experiment.DEFAULTS)
+    unchecked = set(experiment.DEFAULTS) - set(COMMON_RULES) - set(own) - set(ENV_KEYS)
+    assert unchecked == {"seed"}, unchecked
+    for name, (ok, allowed, kinds) in own.items():
+        assert callable(ok) and allowed and kinds, name
+    for preset in PRESET_NAMES:  # every value the experiment gives passes its rules
+        settings = resolve_settings(experiment.DEFAULTS, experiment.PRESETS, preset, {}, own)
+        check_settings(settings, own)

@@ -300,6 +300,28 @@ def _add_train(subparsers) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override one setting of the experiment, parsed by its type, e.g. "
                         "--set lr=3e-4, --set double_q=false, --set max_episode_steps=none")
+    tuning = parser.add_argument_group("Tune's schedulers and searchers (docs/tune.md)")
+    tuning.add_argument("--scheduler", default=None, metavar="asha|pbt",
+                        help="asha: stop the trials that trail at each rung (from --grace-period "
+                        "iterations on); pbt: population-based training, every --perturb-every "
+                        "iterations the trailing quarter clones a leader's checkpoint and "
+                        "perturbs its --mutate settings. Both rank by the flag rate, then "
+                        "furthest x_pos (default: none, every trial runs to its stop)")
+    tuning.add_argument("--mutate", action="append", default=[], metavar="NAME=SPACE",
+                        help="with --scheduler pbt, a setting it perturbs, in --search's drawn "
+                        "forms, e.g. --mutate lr=loguniform:1e-5:1e-3 --mutate "
+                        "entropy_coeff=choice:0.0,0.005,0.01 (repeatable)")
+    tuning.add_argument("--perturb-every", type=int, default=None, metavar="N",
+                        help="PBT's interval in iterations, a multiple of --checkpoint-every "
+                        "(default: --checkpoint-every)")
+    tuning.add_argument("--grace-period", type=int, default=10, metavar="N",
+                        help="ASHA stops no trial before N iterations (default: 10)")
+    tuning.add_argument("--max-concurrent-trials", type=int, default=None, metavar="N",
+                        help="run at most N trials at once (default: as many as the CPUs and "
+                        "GPUs allow)")
+    tuning.add_argument("--searcher", default=None, metavar="optuna",
+                        help="draw --num-samples points of the --search distributions with "
+                        "Optuna's TPE instead of at random (pip install 'mario-rllib[tune]')")
     parser.add_argument("--init-from", default=None, metavar="AGENT",
                         help="start the network from the weights of a shipped agent (by name) or "
                         "a checkpoint, not from random ones; optimizer state and step counts start "
@@ -328,7 +350,9 @@ def _run_train(args: argparse.Namespace) -> int:
         stop_iters=args.stop_iters, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, max_failures=args.max_failures,
         storage_path=args.storage_path, name=args.name, address=args.address,
-        init_from=args.init_from,
+        init_from=args.init_from, scheduler=args.scheduler, mutate=args.mutate,
+        perturb_every=args.perturb_every, grace_period=args.grace_period, searcher=args.searcher,
+        max_concurrent_trials=args.max_concurrent_trials,
     )
     if args.print_config:
         print_config(request)
@@ -421,8 +445,14 @@ def _add_plot(subparsers) -> None:
 
 def _run_plot(args: argparse.Namespace) -> int:
     from mario_rllib.plot import plot_experiment
+    from mario_rllib.population import lineage
+    from mario_rllib.storage import locate
 
     print(f"wrote {plot_experiment(args.experiment_dir, args.out)}")
+    lines = lineage(locate(args.experiment_dir, "experiment"))
+    if lines:
+        print("PBT lineage (each exploit marked on the curves):")
+        print("\n".join(line for trial in lines.values() for line in trial))
     return 0
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import socket
 import sys
@@ -25,13 +26,28 @@ from typing import Any
 
 import ray
 from ray import tune
-from ray.tune.search.basic_variant import BasicVariantGenerator
 from ray.tune.search.variant_generator import generate_variants
 
 from mario_rllib.env import register_mario_envs
 from mario_rllib.init_from import plant, resolve_init
 from mario_rllib.machine import LocalLearnerThreads, available_cpus
-from mario_rllib.metrics import STOP_FLAG_RATE, STOP_ITERS, STOP_TIMESTEPS
+from mario_rllib.metrics import (
+    FLAG_RATE,
+    STOP_FLAG_RATE,
+    STOP_ITERS,
+    STOP_TIMESTEPS,
+    TUNE_METRIC,
+    X_POS_MAX_MEAN,
+)
+from mario_rllib.population import (
+    SCHEDULERS,
+    SEARCHERS,
+    Mutation,
+    build_scheduler,
+    build_searcher,
+    config_differences,
+    find_mutation,
+)
 from mario_rllib.progress import MarioStopper, ProgressCSV, ProgressLine
 from mario_rllib.storage import (
     Location,
@@ -87,6 +103,17 @@ class TrainRequest:
     init_from: str | None = None
     """A shipped agent's name or a checkpoint: the RLModule starts from its weights
     (mario_rllib/init_from.py)."""
+    scheduler: str | None = None
+    """`--scheduler`: asha or pbt (mario_rllib/population.py); None: Tune's FIFO."""
+    mutate: list[str] = field(default_factory=list)
+    """`--mutate NAME=SPACE` items: what PBT perturbs, in `--search`'s drawn forms."""
+    perturb_every: int | None = None
+    """PBT ranks the population every N iterations (None: every checkpoint)."""
+    grace_period: int = 10
+    """ASHA stops no trial before this many iterations."""
+    searcher: str | None = None
+    """`--searcher optuna`; None: Tune's random search, seeded by `seed`."""
+    max_concurrent_trials: int | None = None
 
 
 def experiment_name(levels: str, algo: str, seed: int) -> str:
@@ -169,11 +196,70 @@ def search_points(search: Mapping[str, Space]) -> Iterator[dict[str, Any]]:
             yield {**dict(zip(grids, values, strict=True)), **point}
 
 
+def resolve_mutations(request: TrainRequest, experiment: ModuleType, overrides: Mapping[str, Any],
+                      search: Mapping[str, Space]) -> dict[str, Mutation]:
+    """The `--mutate` items, each found where RLlib's config holds it
+    (`population.find_mutation`), after the scheduler's and searcher's flags are checked
+    together; one-line ValueErrors."""
+    if request.scheduler is not None and request.scheduler not in SCHEDULERS:
+        raise ValueError(f"unknown scheduler {request.scheduler!r}: expected one of "
+                         f"{', '.join(SCHEDULERS)}")
+    if request.searcher is not None and request.searcher not in SEARCHERS:
+        raise ValueError(f"unknown searcher {request.searcher!r}: expected one of "
+                         f"{', '.join(SEARCHERS)}")
+    pbt = request.scheduler == "pbt"
+    if request.mutate and not pbt:
+        raise ValueError("bad --mutate: only --scheduler pbt mutates settings")
+    if request.perturb_every is not None and not pbt:
+        raise ValueError("bad --perturb-every: only --scheduler pbt perturbs")
+    if pbt:
+        if not request.mutate:
+            raise ValueError("bad --scheduler pbt: name what it mutates, e.g. "
+                             "--mutate lr=loguniform:1e-5:1e-3")
+        if request.num_samples * math.prod(len(s.values) for s in search.values()
+                                           if not s.drawn) < 2:
+            raise ValueError("bad --scheduler pbt: a population needs 2 trials or more "
+                             "(--num-samples N)")
+        every = request.perturb_every or request.checkpoint_every
+        if every < 1 or every % request.checkpoint_every:
+            raise ValueError(f"bad --perturb-every {every}: PBT clones checkpoints, so it must be "
+                             f"a multiple of --checkpoint-every ({request.checkpoint_every})")
+        if request.searcher is not None:
+            raise ValueError("bad --searcher: PBT picks its own points; use one or the other")
+    if request.searcher is not None:
+        grids = [name for name, space in search.items() if not space.drawn]
+        if grids or not search:
+            raise ValueError(f"bad --searcher {request.searcher}: it draws from distributions; "
+                             + (f"--search {grids[0]}=V1,V2 is a grid (use choice:V1,V2)"
+                                if grids else "give it some with --search NAME=loguniform:...")
+                             )
+    types = experiment_setting_types(experiment)
+    refused = not_searchable(experiment)
+    mutations: dict[str, Mutation] = {}
+    for item in request.mutate:
+        name, text = _split(item, "--mutate", " (e.g. lr=loguniform:1e-5:1e-3)")
+        if name in refused:
+            raise ValueError(f"cannot mutate {name!r}: {refused[name]}")
+        if name in overrides or name in search or name in mutations:
+            raise ValueError(f"bad --mutate {item!r}: {name} is set twice")
+        space = parse_space(name, text, types)
+        if not space.drawn:
+            raise ValueError(f"bad --mutate {item!r}: expected a distribution or a choice, e.g. "
+                             f"{name}=choice:{text}")
+        mutations[name] = find_mutation(name, space, lambda value, name=name: experiment.build_config(
+            request.preset, seed=request.seed, **overrides, **{name: value}))
+    return mutations
+
+
 def build_param_space(request: TrainRequest):
     """The experiment's AlgorithmConfig, with Tune grid searches where asked, after every point
     of the grid was built and validated (RLlib's `validate()` and our settings' rules)."""
     experiment, overrides, search = resolve_request(request)
-    seeds = [request.seed + i for i in range(request.num_samples)]
+    mutations = resolve_mutations(request, experiment, overrides, search)
+    search = {**search, **{name: mutation.space for name, mutation in mutations.items()}}
+    # With a searcher, Tune asks it for --num-samples points, one seed for all (common random
+    # numbers for the comparison); without, each sample is a seed of its own.
+    seeds = [request.seed + i for i in range(1 if request.searcher else request.num_samples)]
     for point in search_points(search):
         try:
             experiment.build_config(request.preset, seed=seeds[0], **overrides, **point).validate()
@@ -207,6 +293,9 @@ def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print)
     sources["seed"], settings["seed"] = "--seed", request.seed
     for name in search:
         sources[name] = "--search"
+    for name, mutation in resolve_mutations(request, experiment, overrides, search).items():
+        sources[name] = f"--mutate (at {'.'.join(mutation.path)})"
+        settings[name] = mutation.space.text()
     print_fn(f"settings of {request.algo}, preset {request.preset} (each: value, then what set "
              f"it: the experiment's default, a preset, a flag or --set, --search):")
     width = max(map(len, settings))
@@ -314,7 +403,9 @@ def check_request(request: TrainRequest) -> None:
     is started and nothing is left behind (the storage check makes and removes a directory)."""
     counts = {"--num-samples": request.num_samples, "--checkpoint-every": request.checkpoint_every,
               "--keep-checkpoints": request.keep_checkpoints,
-              "--stop-timesteps": request.stop_timesteps, "--stop-iters": request.stop_iters}
+              "--stop-timesteps": request.stop_timesteps, "--stop-iters": request.stop_iters,
+              "--perturb-every": request.perturb_every, "--grace-period": request.grace_period,
+              "--max-concurrent-trials": request.max_concurrent_trials}
     for flag, value in counts.items():
         if value is not None and value < 1:
             raise ValueError(f"bad {flag} {value}: expected an integer >= 1")
@@ -394,7 +485,8 @@ def train(request: TrainRequest) -> int:
     local = request.address is None and not os.environ.get("RAY_ADDRESS")
     if local:
         check_fits_this_machine(config, f"preset {request.preset!r} with these flags")
-        trials = len(list(generate_variants(config.to_dict())))
+        trials = len(list(generate_variants(config.to_dict()))) * (
+            request.num_samples if request.searcher else 1)
         config.callbacks(on_algorithm_init=LocalLearnerThreads(learner_threads(config, trials)))
     init = resolve_init(request.init_from, request.algo, first_point(request)) \
         if request.init_from else None
@@ -413,14 +505,19 @@ def train(request: TrainRequest) -> int:
         check_every_node_sees(storage, request.storage_path)
     experiment_dir.make_dir()
     _, overrides, search = resolve_request(request)
+    mutations = resolve_mutations(request, experiment, overrides, search)
     searched = {name: space.text() for name, space in search.items()}
     changed = {name: value for name, value in {**overrides, **searched}.items()
                if name != "levels"}
+    tuning = {"scheduler": request.scheduler, "searcher": request.searcher,
+              "mutate": {name: {"space": m.space.text(), "path": ".".join(m.path)}
+                         for name, m in mutations.items()}}
     (experiment_dir / EXPERIMENT_FILE).write_text(json.dumps({
         "algo": request.algo, "preset": request.preset,
         "stop": stop, "argv": sys.argv[1:],
         "settings": changed,  # what flags, --set and --search changed from the preset's values
         **({"init_from": init.record()} if init else {}),
+        **({"tune": tuning} if request.scheduler or request.searcher else {}),
     }, indent=2) + "\n")
     if init:
         plant(init, experiment_dir, config)
@@ -440,9 +537,18 @@ def train(request: TrainRequest) -> int:
     tuner = tune.Tuner(
         config.algo_class,  # a class: a name would make Tune import every RLlib algorithm
         param_space=config,
-        # Tune's random search (its default), seeded: --search's draws repeat with --seed.
-        tune_config=tune.TuneConfig(trial_dirname_creator=trial_dirname,
-                                    search_alg=BasicVariantGenerator(random_state=request.seed)),
+        tune_config=tune.TuneConfig(
+            trial_dirname_creator=trial_dirname,
+            # Tune's random search, seeded (--search's draws repeat with --seed), or --searcher.
+            search_alg=build_searcher(request.searcher, request.seed,
+                                      request.max_concurrent_trials),
+            num_samples=request.num_samples if request.searcher else 1,
+            scheduler=build_scheduler(
+                request.scheduler, mutations=mutations,
+                perturb_every=request.perturb_every or request.checkpoint_every,
+                max_iters=request.stop_iters, grace_period=request.grace_period,
+                seed=request.seed),
+        ),
         run_config=tune.RunConfig(
             name=name,
             storage_path=str(storage),
@@ -457,7 +563,7 @@ def train(request: TrainRequest) -> int:
             verbose=0,  # our ProgressLine replaces Tune's tables
         ),
     )
-    return _report(tuner.fit(), experiment_dir)
+    return _report(tuner.fit(), experiment_dir, stop)
 
 
 def resume(experiment_dir: str, address: str | None = None) -> int:
@@ -497,7 +603,7 @@ def resume(experiment_dir: str, address: str | None = None) -> int:
         str(path), trainable=trainable, resume_unfinished=True,
         resume_errored=True,
     )
-    return _report(tuner.fit(), path)
+    return _report(tuner.fit(), path, meta["stop"])
 
 
 def check_trials_load(path: Location, trainable: type) -> None:
@@ -536,22 +642,31 @@ def _describe_stop(stop: Mapping[str, Any]) -> str:
                        else f"{key.split('/')[-1]} >= {value}" for key, value in stop.items())
 
 
-def _report(results, experiment_dir: Location) -> int:
-    """A line per trial, then what to run next. Exit status 1 unless every trial finished."""
+def _report(results, experiment_dir: Location, stop: Mapping[str, Any]) -> int:
+    """A line per trial, then the best trial and its settings where there are several, then what
+    to run next. Exit status 1 unless every trial finished."""
     unfinished = []
+    stopper = MarioStopper(stop)
     for result in results:
+        metrics = result.metrics or {}
         if result.error is not None:
             status = f"ERROR {type(result.error).__name__}"
-        elif (result.metrics or {}).get("done"):
+        elif metrics.get("done") and not stopper("", metrics):
+            status = (f"stopped early by the scheduler at iteration "
+                      f"{metrics.get('training_iteration')}")
+        elif metrics.get("done"):
             status = "done"
         else:  # interrupted (Ctrl-C) before its stop criteria
             status = "interrupted"
-        if status != "done":
+        if status != "done" and not status.startswith("stopped early"):
             unfinished.append(result)
         checkpoint = (location_of(result.checkpoint.filesystem, result.checkpoint.path)
                       if result.checkpoint else "none")
         print(f"trial {Path(result.path).name}: {status}; last checkpoint: {checkpoint}",
               flush=True)
+    best = best_trial(results)
+    if best:
+        print(best, flush=True)
     good = [result for result in results if result.checkpoint is not None]
     if good:
         first = location_of(good[0].checkpoint.filesystem, good[0].checkpoint.path)
@@ -565,5 +680,30 @@ def _report(results, experiment_dir: Location) -> int:
               file=sys.stderr, flush=True)
     print(f"plot:      mario-rllib plot {experiment_dir}", flush=True)
     return 1 if unfinished else 0
+
+
+def best_trial(results) -> str | None:
+    """`best trial trial_x: flag rate 0.12, x_pos 1,432 (last 100 episodes); lr=0.000128 ...`:
+    the trial with the highest `TUNE_METRIC` at its last result, and the settings in which the
+    trials' final configs differ (after PBT: the mutated values it ended with); None for one
+    trial."""
+    ranked = [result for result in results if result.metrics and result.config]
+    if len(ranked) < 2:
+        return None
+    runners = [result.metrics.get("env_runners", {}) for result in ranked]
+    scores = [r.get(TUNE_METRIC.split("/")[1], 0.0) for r in runners]
+    index = max(range(len(ranked)), key=scores.__getitem__)
+    best, best_runners = ranked[index], runners[index]
+    varied = {".".join(path) for other in ranked if other is not best
+              for path, _, _ in config_differences(best.config, other.config)}
+    values = []
+    for name in sorted(varied):
+        value: Any = best.config
+        for key in name.split("."):
+            value = value.get(key) if isinstance(value, Mapping) else None
+        values.append(f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}")
+    flag, x_pos = best_runners.get(FLAG_RATE, math.nan), best_runners.get(X_POS_MAX_MEAN, math.nan)
+    return (f"best trial {Path(best.path).name}: flag rate {flag:.2f}, x_pos {x_pos:,.0f} (last "
+            f"100 episodes); " + (", ".join(values) or "the same settings"))
 
 

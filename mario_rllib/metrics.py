@@ -23,7 +23,9 @@ algorithm's root logger keeps the last 100 of them, across iterations and in its
 
 from __future__ import annotations
 
+import math
 from collections import deque
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -41,6 +43,16 @@ SCORE_MEAN = "score_mean"
 RETURN_MEAN = "return_mean"
 WINDOW_EPISODES = "window_episodes"
 EPSILON = "epsilon"
+
+RESTORED = "mario_restored"
+"""The key of the first result after a checkpoint was loaded (`--resume`, a trial restored after
+a failure, a PBT exploit): `restore_configured_learning_rates`' note."""
+
+TUNE_METRIC = "env_runners/flag_rate_then_x_pos"
+"""What Tune's schedulers and searchers rank trials by (`mario_rllib.population`): the flag rate
+over the last 100 episodes, then their furthest x_pos, as one number: flag_rate + x_pos_max_mean
+/ 1e6 (a window's flag rate moves in steps of at least 0.01, x_pos stays under 10,000); 0 until
+an episode ends."""
 
 # Result keys the stop criteria read (`train --stop-timesteps / --stop-flag-rate / --stop-iters`).
 STOP_TIMESTEPS = "env_runners/num_env_steps_sampled_lifetime"
@@ -163,6 +175,16 @@ class MarioMetricsCallback(RLlibCallback):
         # sample() call, and the chunk that ends an episode holds only its own rewards.
         self._returns: dict[str, float] = {}
 
+    def on_train_result(self, *, algorithm, result, **kwargs) -> None:
+        runners = result.setdefault("env_runners", {})
+        flag, x_pos = runners.get(FLAG_RATE, np.nan), runners.get(X_POS_MAX_MEAN, np.nan)
+        runners[TUNE_METRIC.split("/")[1]] = (0.0 if np.isnan(flag) or np.isnan(x_pos)
+                                              else float(flag) + float(x_pos) / 1e6)
+        # What a checkpoint's load left (mario_rllib.population), in the first result after it.
+        restored = algorithm.__dict__.pop("_mario_restored", None)
+        if restored is not None:
+            result[RESTORED] = restored
+
     def on_episode_step(self, *, episode, **kwargs) -> None:
         self._returns[episode.id_] = self._returns.get(episode.id_, 0.0) + float(
             episode.get_rewards(-1))
@@ -190,3 +212,40 @@ class MarioMetricsCallback(RLlibCallback):
         schedule = getattr(_single_module(rl_module), "epsilon_schedule", None)
         if schedule is not None:
             log(EPSILON, float(schedule.get_current_value()), reduce="mean", window=1)
+
+
+def restore_configured_learning_rates(*, algorithm, **kwargs) -> None:
+    """`on_checkpoint_loaded`: set every optimizer with a fixed learning rate to the one the
+    config gives (the checkpoint's optimizer state brought the saved one: after a PBT exploit,
+    the donor's), and note for the next result the checkpoint's iteration and what the learner
+    now steps with: its optimizers' rates and the sum of its weights' magnitudes (`RESTORED`)."""
+    def apply(learner) -> dict[str, float]:
+        restored = {}
+        for optimizer, schedule in learner._optimizer_lr_schedules.items():
+            if not schedule.use_schedule:  # a schedule's rate follows the step count
+                learner._set_optimizer_lr(optimizer, float(schedule.get_current_value()))
+        for name, optimizer in learner._named_optimizers.items():
+            restored[f"lr/{name}"] = float(learner._get_optimizer_lr(optimizer))
+        for module_id in learner.module.keys():
+            restored[f"weights_abs_sum/{module_id}"] = weights_abs_sum(
+                learner.module[module_id].get_state())
+        return restored
+
+    results = algorithm.learner_group.foreach_learner(apply)
+    # the checkpoint's iteration: the algorithm's counter is restored with it
+    algorithm._mario_restored = {"iteration": algorithm.training_iteration,
+                                 **next(iter(results)).get()}
+
+
+def weights_abs_sum(state: Mapping[str, Any]) -> float:
+    """The sum of |w| over a module state's arrays, in float64: equal for equal weights."""
+    import numpy as np
+
+    total = 0.0
+    for value in state.values():
+        if isinstance(value, Mapping):
+            total += weights_abs_sum(value)
+        elif hasattr(value, "shape"):
+            array = value.detach().cpu().numpy() if hasattr(value, "detach") else value
+            total += float(np.abs(np.asarray(array, dtype=np.float64)).sum())
+    return total if math.isfinite(total) else math.nan

@@ -34,12 +34,21 @@ def plot_experiment(experiment_dir: str, out: str | None = None) -> Location:
     if not trials:
         raise ValueError(f"cannot plot {experiment_dir!r}: no trial with results in it (has a "
                          f"training iteration finished yet?)")
+    exploits = exploit_iterations(root)
     figure, axes = plt.subplots(len(PANELS), 1, figsize=(7, 8), sharex=True)
     for trial, rows in trials.items():
         for axis, (key, _) in zip(axes, PANELS, strict=True):
             points = [(row[STEPS], row[key]) for row in rows if key in row and STEPS in row]
             if points:
-                axis.plot(*zip(*points, strict=True), label=trial)
+                (line,) = axis.plot(*zip(*points, strict=True), label=trial)
+                # A PBT exploit: the trial goes on from a clone of another's checkpoint.
+                marked = [(row[STEPS], row[key]) for row in rows
+                          if row.get("training_iteration") in exploits.get(trial, ())
+                          and key in row and STEPS in row]
+                if marked:
+                    axis.plot(*zip(*marked, strict=True), "v", color=line.get_color(),
+                              markersize=8, label=f"{trial}: PBT exploit" if key == PANELS[0][0]
+                              else None)
     for axis, (_, title) in zip(axes, PANELS, strict=True):
         axis.set_ylabel(title)
         axis.grid(alpha=0.3)
@@ -56,10 +65,23 @@ def plot_experiment(experiment_dir: str, out: str | None = None) -> Location:
     return path
 
 
+def exploit_iterations(root: Location) -> dict[str, set[int]]:
+    """{trial: the iterations it began as a PBT clone} (`mario_rllib.population.exploits`)."""
+    from mario_rllib.population import exploits
+
+    found: dict[str, set[int]] = {}
+    for exploit in exploits(root):
+        found.setdefault(exploit["trial"], set()).add(exploit["iteration"])
+    return found
+
+
 def read_results(path: Location) -> list[dict]:
-    """The `env_runners` part of each result in a trial's result.json, in order."""
+    """The `env_runners` part of each result in a trial's result.json, and its iteration, in
+    order."""
     rows = []
     for line in path.read_text().splitlines():
         if line.strip():
-            rows.append(json.loads(line).get("env_runners", {}))
+            result = json.loads(line)
+            rows.append({**result.get("env_runners", {}),
+                         "training_iteration": result.get("training_iteration")})
     return rows

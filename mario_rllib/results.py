@@ -39,6 +39,7 @@ from mario_rllib.experiment import (
     train,
 )
 from mario_rllib.init_from import StartedFrom
+from mario_rllib.population import lineage
 from mario_rllib.storage import Location, as_location, is_uri, locate
 
 EVAL_SEED = 10_000
@@ -96,6 +97,7 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
     known = [m for old in (json.loads(path.read_text())["trials"] if path.is_file() else [])
              for m in old.get("milestones", [])]
     trials = []
+    lineages = lineage(experiment)  # a PBT experiment's: what each trial ran when
     for trial in experiment.children("trial_*"):
         rows = result_rows(trial) if (trial / "result.json").is_file() else []
         checkpoints = trial.children("checkpoint_*")
@@ -125,6 +127,8 @@ def record(experiment: str | Path | Location, out: Path, episodes: int,
                             "best_episode_seed": max(report["episodes"],
                                                      key=lambda e: e["x_pos_max"])["seed"]}
             entry["levels"] = report["env_config"]["levels"]
+        if trial.name in lineages:
+            entry["lineage"] = lineages[trial.name]
         if milestones:
             entry["milestones"] = evaluate_milestones(
                 trial, milestones, started, episodes=episodes, max_episode_steps=max_episode_steps,
@@ -388,6 +392,13 @@ def write_report(out: Path, roots: Sequence[str | Path] = ()) -> Path:
     for rec in records:
         if any(trial.get("milestones") for trial in rec["trials"]):
             lines += milestone_section(rec, out)
+        if any(trial.get("lineage") for trial in rec["trials"]):
+            lines += ["", f"## {rec['experiment']}: PBT lineage", "",
+                      "What each trial ran, from Tune's PBT log: its mutated settings from the "
+                      "start, and each exploit (the trial it cloned, from which iteration, with "
+                      "which settings).", "", "```",
+                      *(line for trial in rec["trials"] for line in trial.get("lineage", [])),
+                      "```"]
     path = out.with_suffix(".md")
     path.write_text("\n".join(lines) + "\n")
     return path

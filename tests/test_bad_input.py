@@ -40,6 +40,7 @@ GPU_TRIAL = {"num_cpus_for_main_process": 1, "num_env_runners": 16, "num_cpus_pe
 
 PORT = closed_port()
 TRAIN = ["train", "--preset", "debug", "--stop-iters", "1"]
+PBT = TRAIN + ["--scheduler", "pbt", "--num-samples", "2"]
 
 CASES = [
     # --set, by the setting's type
@@ -109,6 +110,32 @@ CASES = [
     (TRAIN + ["--search", "encoder=uniform:0:1"], r"encoder is not a real setting"),
     (TRAIN + ["--search", "encoder=choice:nature,resnet"], r"bad setting encoder='resnet'"),
     (TRAIN + ["--search", "levels=choice:1-1,1-2"], r"cannot search over 'levels'"),
+    # schedulers and searchers
+    (TRAIN + ["--scheduler", "hyperband"],
+     r"unknown scheduler 'hyperband': expected one of asha, pbt$"),
+    (TRAIN + ["--mutate", "lr=loguniform:1e-5:1e-3"], r"only --scheduler pbt mutates settings$"),
+    (TRAIN + ["--perturb-every", "2"], r"only --scheduler pbt perturbs$"),
+    (TRAIN + ["--scheduler", "pbt", "--num-samples", "2"], r"name what it mutates, e\.g\. "),
+    (TRAIN + ["--scheduler", "pbt", "--mutate", "lr=loguniform:1e-5:1e-3"],
+     r"a population needs 2 trials or more \(--num-samples N\)$"),
+    (PBT + ["--mutate", "lr=loguniform:1e-5:1e-3", "--perturb-every", "3"],
+     r"bad --perturb-every 3: PBT clones checkpoints, so it must be a multiple of "
+     r"--checkpoint-every \(10\)$"),
+    (PBT + ["--mutate", "encoder=choice:nature,impala"],
+     r"cannot mutate 'encoder': it is the RLModule's"),
+    (PBT + ["--mutate", "levels=choice:1-1,1-2"], r"cannot mutate 'levels': an env setting"),
+    (PBT + ["--mutate", "lr=1e-4,3e-4"], r"expected a distribution or a choice, e\.g\. "
+     r"lr=choice:1e-4,3e-4$"),
+    (PBT + ["--mutate", "gamma=uniform:0.9:1.5"], r"bad setting gamma=1.5: expected a number "),
+    (PBT + ["--mutate", "lr=loguniform:1e-5:1e-3", "--set", "lr=1e-4"], r"lr is set twice$"),
+    (["train", "--algo", "latent_dqn", "--preset", "debug", "--scheduler", "pbt",
+      "--num-samples", "2", "--mutate", "training_intensity=uniform:4:16"],
+     r"cannot mutate 'training_intensity': the experiment derives RLlib's settings from it"),
+    (TRAIN + ["--grace-period", "0"], r"bad --grace-period 0: expected an integer >= 1$"),
+    (TRAIN + ["--searcher", "nevergrad"], r"unknown searcher 'nevergrad': expected one of optuna$"),
+    (TRAIN + ["--searcher", "optuna", "--search", "lr=1e-4,3e-4"],
+     r"--search lr=V1,V2 is a grid \(use choice:V1,V2\)$"),
+    (TRAIN + ["--searcher", "optuna"], r"give it some with --search NAME=loguniform:"),
     # resources and addresses
     (["train", "--preset", "gpu"], r"preset 'gpu' with these flags asks for 17 CPUs and 1 GPUs"),
     (TRAIN + ["--address", "auto"], r"cannot connect to Ray at 'auto': "),

@@ -15,16 +15,20 @@ from ray.rllib.algorithms.algorithm_config import AlgorithmConfig
 from ray.rllib.core.rl_module.rl_module import RLModuleSpec
 
 from mario_rllib.env import ENV_OPTIONS, RAY_ENV_NAME, MarioEnvConfig
-
-# Experiments and checkpoints saved before these moved to the floor (2026-12-04) pickled them
-# by this module's path: they must still resolve here.
 from mario_rllib.env.connectors import ChannelFrameStackingEnvToModule, FrameStack  # noqa: F401
 from mario_rllib.machine import (  # noqa: F401
     LocalLearnerThreads,
     available_cpus,
     local_learner_uses_every_core,
 )
-from mario_rllib.metrics import STATS_CLS_LOOKUP, MarioMetricsCallback
+from mario_rllib.metrics import (
+    STATS_CLS_LOOKUP,
+    MarioMetricsCallback,
+    restore_configured_learning_rates,
+)
+
+# Experiments and checkpoints saved before these moved to the floor (2026-12-04) pickled them
+# by this module's path: they must still resolve here.
 from tune_configs import PRESET_NAMES
 from tune_configs.settings import COMMON_RULES, Rule, check_settings, setting_types
 
@@ -172,7 +176,8 @@ def apply_common(config: AlgorithmConfig, settings: Mapping[str, Any], *, algo: 
             num_learners=settings["num_learners"],
             num_gpus_per_learner=settings["gpus_per_learner"],
         )
-        .callbacks(MarioMetricsCallback, on_algorithm_init=LocalLearnerThreads())
+        .callbacks(MarioMetricsCallback, on_algorithm_init=LocalLearnerThreads(),
+                   on_checkpoint_loaded=restore_configured_learning_rates)
         # Our episode metrics' window spans sample calls and env runners (mario_rllib/metrics.py).
         .reporting(custom_stats_cls_lookup=STATS_CLS_LOOKUP)
         # An env that raises (e.g. an emulator error) is recreated and its episode dropped,

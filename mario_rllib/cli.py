@@ -226,25 +226,23 @@ def _play_random(args: argparse.Namespace) -> int:
     return 0
 
 
-RESOURCE_FLAGS = {
-    # flag -> (setting, help); values are parsed by the setting's type (see tune_configs.settings)
-    "--num-env-runners": ("num_env_runners", "env runner actors (default: the preset's)"),
-    "--envs-per-runner": ("envs_per_runner", "envs per env runner (default: the preset's)"),
-    "--num-learners": ("num_learners", "0: learn in the trial's driver process (default for "
-                       "cpu/debug)"),
-    "--gpus-per-learner": ("gpus_per_learner", "GPUs per learner (default: the preset's)"),
-}
+RESOURCE_FLAGS = ("num_env_runners", "envs_per_runner", "num_learners", "gpus_per_learner")
+"""The resources (`tune_configs.settings.RESOURCES`) with a flag of their own."""
 
 
 def setting_flags() -> dict[str, tuple[str, str]]:
     """`train`'s flags of settings -> (setting, help): the env options the experiments set
-    (`ENV_OPTIONS`), then the resources."""
+    (`ENV_OPTIONS`), then the resources (`RESOURCES`); values are parsed by the setting's type."""
     from mario_rllib.env import ENV_OPTIONS
+    from tune_configs.settings import RESOURCES
 
     env = {option.flag: (option.name, f"{option.meaning} (default: the experiment's, else "
                                       f"{_default_text(option.default)})")
            for option in ENV_OPTIONS if option.setting}
-    return {**env, **RESOURCE_FLAGS}
+    resources = {"--" + name.replace("_", "-"): (name, f"{RESOURCES[name].meaning} (default: "
+                                                       "the preset's)")
+                 for name in RESOURCE_FLAGS}
+    return {**env, **resources}
 
 
 def _add_train(subparsers) -> None:

@@ -28,7 +28,7 @@ import ray
 from ray import tune
 from ray.tune.search.variant_generator import generate_variants
 
-from mario_rllib.env import register_mario_envs
+from mario_rllib.env import ENV_OPTIONS, register_mario_envs
 from mario_rllib.init_from import plant, resolve_init
 from mario_rllib.machine import LocalLearnerThreads, available_cpus
 from mario_rllib.metrics import (
@@ -64,7 +64,7 @@ from tune_configs.common import (
     experiment_setting_types,
     resolve_settings_with_sources,
 )
-from tune_configs.settings import parse_value
+from tune_configs.settings import RESOURCES, parse_value
 from tune_configs.spaces import Space, parse_space
 
 EXPERIMENT_FILE = "mario_rllib_experiment.json"
@@ -296,12 +296,16 @@ def print_config(request: TrainRequest, print_fn: Callable[[str], None] = print)
     for name, mutation in resolve_mutations(request, experiment, overrides, search).items():
         sources[name] = f"--mutate (at {'.'.join(mutation.path)})"
         settings[name] = mutation.space.text()
-    print_fn(f"settings of {request.algo}, preset {request.preset} (each: value, then what set "
-             f"it: the experiment's default, a preset, a flag or --set, --search):")
+    print_fn(f"settings of {request.algo}, preset {request.preset} (each: value, what set it "
+             f"(the experiment's default, a preset, a flag or --set, --search), what it is):")
     width = max(map(len, settings))
+    meanings = {**{option.name: option.meaning for option in ENV_OPTIONS},
+                **{name: setting.meaning for name, setting in {**RESOURCES,
+                                                               **experiment.SETTINGS}.items()}}
     for name in sorted(settings):
         value = search[name].text() if name in search else settings[name]
-        print_fn(f"  {name:<{width}}  {value!r:<28} {sources[name]}")
+        meaning = meanings.get(name, "")
+        print_fn(f"  {name:<{width}}  {value!r:<28} {sources[name]:<16} {meaning}".rstrip())
     defaults = type(config)().to_dict()
     print_fn(f"RLlib's {type(config).__name__}, where it differs from RLlib's defaults:")
     for key, value in sorted(config.to_dict().items()):

@@ -13,8 +13,8 @@ What PBT's exploit does with RLlib, read off RLlib 2.60's and Tune's code:
   `param_groups`), so the learner would step the whole first iteration at the donor's rate;
   RLlib sets the configured rate only after that iteration's update
   (`Learner.after_gradient_based_update`). `restore_configured_learning_rates` sets it at once.
-- What the checkpoint does not hold starts anew: a DQN trial's replay buffer (it redoes its
-  burn-in, as after `--resume`).
+- What the checkpoint does not hold starts anew: a replay buffer (the clone redoes its burn-in,
+  as after `--resume`).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from mario_rllib.experiment import TrainRequest, build_param_space, learner_thre
 from mario_rllib.machine import available_cpus
 from tune_configs import EXPERIMENTS, load_experiment
 from tune_configs.common import experiment_setting_types
-from tune_configs.settings import parse_value
+from tune_configs.settings import RESOURCES, parse_value
 
 
 def variants(request: TrainRequest) -> list[AlgorithmConfig]:
@@ -123,11 +123,17 @@ def test_print_config_names_what_set_each_setting(capsys):
                      "--print-config"]) == 0
     out = capsys.readouterr().out
     lines = {line.split()[0]: line for line in out.splitlines() if line.startswith("  ")}
-    assert lines["action_set"].split()[1:] == ["'complex'", "flag", "or", "--set"]
-    assert lines["double_q"].split()[1:] == ["False", "flag", "or", "--set"]
-    assert lines["train_batch_size"].split()[1:] == ["16", "preset", "debug"]
-    assert lines["gamma"].split()[1:] == ["0.9", "default"]
-    assert lines["lr"].endswith("--search")
+    assert lines["action_set"].split()[1:5] == ["'complex'", "flag", "or", "--set"]
+    assert lines["double_q"].split()[1:5] == ["False", "flag", "or", "--set"]
+    assert lines["train_batch_size"].split()[1:4] == ["16", "preset", "debug"]
+    assert lines["gamma"].split()[1:3] == ["0.9", "default"]
+    assert " --search " in lines["lr"]
+    # each with its one-line meaning, as declared (the experiment's, a resource's, the env's)
+    experiment = load_experiment("dqn")
+    assert lines["double_q"].endswith(experiment.SETTINGS["double_q"].meaning)
+    assert lines["num_env_runners"].endswith(RESOURCES["num_env_runners"].meaning)
+    assert lines["frame_skip"].endswith(
+        next(o.meaning for o in ENV_OPTIONS if o.name == "frame_skip"))
     assert "RLlib's DQNConfig, where it differs from RLlib's defaults:" in out
     assert "  double_q: False" in out
 

@@ -1,6 +1,6 @@
 """One experiment file per algorithm; `EXPERIMENTS` maps `--algo` names to them.
 
-Every file is an `Experiment`: it exports `ALGO`, `DEFAULTS`, `PRESETS`, `STOP` and
+Every file is an `Experiment`: it exports `ALGO`, `SETTINGS`, `DEFAULTS`, `PRESETS`, `STOP` and
 `build_config(preset=..., **overrides) -> AlgorithmConfig`, and parses no flags on import. What
 the app needs to know about one algorithm beyond that, the file says with the optional hooks of
 `OPTIONAL` (its progress-line fields, its world model for `dream`); the app asks the file, never
@@ -34,8 +34,11 @@ class Experiment(Protocol):
 
     ALGO: str
     """The `--algo` name, the key of `EXPERIMENTS`, recorded in every checkpoint."""
+    SETTINGS: dict[str, Any]
+    """Every setting (env settings too), declared once: {name: `tune_configs.settings.Setting`
+    (default, rule, meaning)}: what `--set`, `--search` and `--mutate` may name."""
     DEFAULTS: dict[str, Any]
-    """Every setting and its default (env settings too): what `--set` and `--search` may name."""
+    """{name: default}, of `SETTINGS` (`defaults_of(SETTINGS)`)."""
     PRESETS: dict[str, dict[str, Any]]
     """Settings per preset, one entry per `PRESET_NAMES`, applied over `DEFAULTS`."""
     STOP: dict[str, Any]
@@ -54,8 +57,8 @@ OPTIONAL: dict[str, str] = {
                             "shows (absent: the algorithm has none)",
     "describe": "describe(config) -> str: one line `train` prints about what an iteration "
                 "does, where that is not obvious (DreamerV3's ratio, World Models' stages)",
-    "RULES": "{setting: rule}: what the algorithm's own settings allow, and the types `--set` "
-             "parses them as (`tune_configs.settings`: number, one_of, nullable...)",
+    "RULES": "{setting: rule}: what its settings allow, and the types `--set` parses them as "
+             "(`rules_of(SETTINGS)`)",
     "NOT_SEARCHABLE": "{setting: why}: settings `--search` refuses beyond the env's, the "
                       "resources and lists (e.g. a setting build_config turns into a schedule)",
 }

@@ -30,7 +30,14 @@ from mario_rllib.metrics import (
 # Experiments and checkpoints saved before these moved to the floor (2026-12-04) pickled them
 # by this module's path: they must still resolve here.
 from tune_configs import PRESET_NAMES
-from tune_configs.settings import COMMON_RULES, Rule, check_settings, setting_types
+from tune_configs.settings import (
+    COMMON_RULES,
+    RESOURCES,
+    Rule,
+    check_settings,
+    defaults_of,
+    setting_types,
+)
 
 SAMPLE_TIMEOUT_S = 600.0
 
@@ -48,10 +55,7 @@ def _cpu_runners() -> dict[str, Any]:
     return {"num_env_runners": cores, "num_cpus_per_env_runner": (cores - 1) / cores}
 
 
-BASE_RESOURCES: dict[str, Any] = {
-    "num_env_runners": 1, "envs_per_runner": 1, "num_cpus_per_env_runner": 1,
-    "num_learners": 0, "gpus_per_learner": 0,
-}
+BASE_RESOURCES: dict[str, Any] = defaults_of(RESOURCES)
 """Resources before any preset: one env runner, the learner in the trial's driver process."""
 
 # Resource presets, shared by all algorithms; an experiment's own PRESETS add to them.

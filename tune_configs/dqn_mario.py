@@ -29,50 +29,83 @@ from custom_models.dqn.replay import StackedFramePrioritizedEpisodeReplayBuffer 
 from custom_models.dqn.rl_module import MarioDuelingQRLM
 from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import apply_common, resolve_settings
-from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number, one_of
+from tune_configs.settings import (
+    BOOL,
+    COUNT,
+    POSITIVE,
+    Setting,
+    defaults_of,
+    nullable,
+    number,
+    one_of,
+    rules_of,
+)
 from tune_configs.spaces import scaled
 
 ALGO = "dqn"
 OBS_MODE = "gray84"
 FRAME_STACK = 4  # as the PyTorch Mario tutorial (and Mnih et al. 2015)
 
-DEFAULTS: dict[str, Any] = {
+def _epsilon_schedule(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, (int, float)):
+        return 0 <= value <= 1
+    return isinstance(value, list) and bool(value) and all(
+        isinstance(point, list) and len(point) == 2 and number(0)[0](point[0])
+        and number(0, 1)[0](point[1]) for point in value)
+
+
+SETTINGS: dict[str, Setting] = {
     # --- env ---
-    "levels": "1-1",
-    "action_set": "right_only",  # the tutorial's small set ([right], [right, A]) grown to 5
+    "levels": Setting("1-1", None, "the stage, or stages (one drawn per episode)"),
+    "action_set": Setting("right_only", None,
+                          "5 actions: the tutorial's [right], [right, A], grown to 5"),
     # /15 keeps per-step rewards (4 frames) within [-4, 4], where the Huber loss is near-quadratic.
-    "reward_shaping": "scale",
-    "max_episode_steps": None,
-    "seed": 0,
+    "reward_shaping": Setting("scale", None, "rewards divided by 15"),
+    "max_episode_steps": Setting(None, None, "no limit: the game's clock ends each life"),
+    "seed": Setting(0, None, "the first trial's seed (--seed)"),
     # --- model ---
-    "encoder": "nature",
+    "encoder": Setting("nature", one_of("nature", "impala"),
+                       "the torso: Nature CNN, or IMPALA's deeper ResNet"),
     # --- DQN ---
-    "lr": 0.00025,  # the tutorial and Mnih et al. 2015
-    "gamma": 0.9,  # the tutorial
-    "n_step": 3,  # Rainbow (Hessel et al. 2018, Table 1)
-    "train_batch_size": 32,  # the tutorial and Mnih et al. 2015
-    # Trained samples per sampled step: the tutorial learns on 32 samples every 3 agent steps.
-    "training_intensity": 32 / 3,
-    "learning_starts": 10_000,  # agent steps before the first update: the tutorial's `burnin`
-    "target_update_freq": 10_000,  # agent steps between target syncs: the tutorial's `sync_every`
-    "buffer_capacity": 100_000,  # transitions: the tutorial's memory
-    # Frames stored LZ4-compressed: about a third of a raw frame per transition, for a little
-    # more time per sampled batch (`mario-rllib bench replay`; figures in docs/dqn.md).
-    "compress_frames": True,
-    "per_alpha": 0.6,  # Schaul et al. 2016, proportional variant
-    "per_beta": 0.4,  # Schaul et al. 2016: the start of a linear anneal to 1 ...
-    "beta_anneal_steps": 5_000_000,  # ... over the whole run (the default stop below)
-    # Epsilon-greedy in agent steps: 1.0 -> 0.1 over the first 1M frames = 250k agent steps at
-    # frame skip 4 (Mnih et al. 2015).
-    "epsilon": [[0, 1.0], [250_000, 0.1]],
-    # `evaluate --stochastic`: epsilon-greedy at 0.05, the Atari evaluation practice (Mnih et al.
-    # 2015); `--stochastic` on the module's own schedule would start at epsilon 1.0.
-    "evaluation_epsilon": 0.05,
-    "double_q": True,  # van Hasselt et al. 2016
-    "td_error_loss_fn": "huber",  # the tutorial's SmoothL1Loss
-    "grad_clip": 10.0,  # Rainbow / Dopamine clip gradient norms at 10
-    "steps_per_iteration": 1_000,  # agent steps sampled per reported iteration (RLlib's default)
+    "lr": Setting(0.00025, POSITIVE, "Adam's learning rate (the tutorial, Mnih et al. 2015)"),
+    "gamma": Setting(0.9, number(0, 1, low_open=True), "discount (the tutorial)"),
+    "n_step": Setting(3, COUNT, "steps per return target (Rainbow, Hessel et al. 2018)"),
+    "train_batch_size": Setting(32, COUNT, "samples per update (the tutorial, Mnih et al.)"),
+    # The tutorial learns on 32 samples every 3 agent steps.
+    "training_intensity": Setting(32 / 3, POSITIVE,
+                                  "replayed samples per sampled agent step (the tutorial)"),
+    "learning_starts": Setting(10_000, number(0, integer=True),
+                               "agent steps before the first update (the tutorial's burnin)"),
+    "target_update_freq": Setting(10_000, COUNT,
+                                  "agent steps between target syncs (the tutorial's sync_every)"),
+    "buffer_capacity": Setting(100_000, COUNT, "transitions replay holds (the tutorial's)"),
+    # About a third of a raw frame per transition, for a little more time per sampled batch
+    # (`mario-rllib bench replay`; figures in docs/dqn.md).
+    "compress_frames": Setting(True, BOOL, "store replayed frames LZ4-compressed"),
+    "per_alpha": Setting(0.6, number(0), "prioritisation's exponent (Schaul et al. 2016)"),
+    "per_beta": Setting(0.4, number(0, 1),
+                        "importance weights' exponent at the start, annealed to 1 (Schaul)"),
+    "beta_anneal_steps": Setting(5_000_000, nullable(COUNT),
+                                 "agent steps over which beta reaches 1 (the default stop)"),
+    # 1.0 -> 0.1 over the first 1M frames = 250k agent steps at frame skip 4 (Mnih et al. 2015).
+    "epsilon": Setting([[0, 1.0], [250_000, 0.1]],
+                       (_epsilon_schedule, "a number in [0, 1] or a schedule [[agent_step, "
+                        "epsilon], ...]", {int, float, list}),
+                       "epsilon-greedy's schedule in agent steps (Mnih et al. 2015)"),
+    # `--stochastic` on the module's own schedule would start at epsilon 1.0.
+    "evaluation_epsilon": Setting(0.05, number(0, 1),
+                                  "epsilon of evaluate --stochastic (Atari's evaluation)"),
+    "double_q": Setting(True, BOOL, "double Q-learning's target (van Hasselt et al. 2016)"),
+    "td_error_loss_fn": Setting("huber", one_of("huber", "mse"),
+                                "the TD error's loss (the tutorial's SmoothL1Loss)"),
+    "grad_clip": Setting(10.0, nullable(POSITIVE),
+                         "the global gradient-norm clip (Rainbow, Dopamine)"),
+    "steps_per_iteration": Setting(1_000, COUNT,
+                                   "agent steps sampled per reported iteration (RLlib's)"),
 }
+DEFAULTS = defaults_of(SETTINGS)
 
 PRESETS: dict[str, dict[str, Any]] = {
     "debug": {"train_batch_size": 16, "learning_starts": 64, "target_update_freq": 100,
@@ -100,25 +133,7 @@ def rllib_training_intensity(settings: dict[str, Any], per_q_update: int = 1) ->
     return scaled(intensity, scale)  # a search space over it (--search) scales as a whole
 
 
-def _epsilon_schedule(value: Any) -> bool:
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, (int, float)):
-        return 0 <= value <= 1
-    return isinstance(value, list) and bool(value) and all(
-        isinstance(point, list) and len(point) == 2 and number(0)[0](point[0])
-        and number(0, 1)[0](point[1]) for point in value)
-
-
-RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
-    "n_step": COUNT, "training_intensity": POSITIVE, "learning_starts": number(0, integer=True),
-    "target_update_freq": COUNT, "buffer_capacity": COUNT, "compress_frames": BOOL,
-    "per_alpha": number(0), "per_beta": number(0, 1), "beta_anneal_steps": nullable(COUNT),
-    "epsilon": (_epsilon_schedule, "a number in [0, 1] or a schedule [[agent_step, epsilon], "
-                "...]", {int, float, list}),
-    "evaluation_epsilon": number(0, 1), "double_q": BOOL,
-    "td_error_loss_fn": one_of("huber", "mse"), "steps_per_iteration": COUNT,
-}
+RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
 STOP = {STOP_TIMESTEPS: 5_000_000}
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""

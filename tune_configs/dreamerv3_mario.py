@@ -38,38 +38,52 @@ from custom_models.dreamer.learner import MarioDreamerV3Learner
 from custom_models.dreamer.rl_module import MarioDreamerV3RLM
 from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import apply_common, resolve_settings
-from tune_configs.settings import COUNT, POSITIVE, number, one_of
+from tune_configs.settings import (
+    COUNT,
+    POSITIVE,
+    Setting,
+    defaults_of,
+    number,
+    one_of,
+    rules_of,
+)
 
 ALGO = "dreamerv3"
 OBS_MODE = "rgb64"  # [1]'s 64x64 RGB inputs for Atari; 12,288 bytes a step in replay
 FRAME_STACK = 1  # the RSSM's recurrent state remembers the past; no stacking
 
-DEFAULTS: dict[str, Any] = {
+SETTINGS: dict[str, Setting] = {
     # --- env ---
-    "levels": "1-1",
-    "action_set": "simple",  # 7 actions, as PPO
-    # Symlog two-hot reward and critic heads handle any reward scale ([1] Section 2): the game's
-    # reward as it is.
-    "reward_shaping": "none",
-    "max_episode_steps": None,
-    "seed": 0,
+    "levels": Setting("1-1", None, "the stage, or stages (one drawn per episode)"),
+    "action_set": Setting("simple", None, "7 actions, as PPO's"),
+    # Symlog two-hot reward and critic heads handle any reward scale ([1] Section 2).
+    "reward_shaping": Setting("none", None, "the game's reward as it is"),
+    "max_episode_steps": Setting(None, None, "no limit: the game's clock ends each life"),
+    "seed": Setting(0, None, "the first trial's seed (--seed)"),
     # --- model ---
-    "model_size": "XS",  # [1] Appendix B: XS = 256 GRU units, CNN multiplier 24 (~8M weights)
+    # [1] Appendix B: XS = 256 GRU units, CNN multiplier 24 (~8M weights)
+    "model_size": Setting("XS", one_of("nano", "micro", "mini", "XXS", "XS", "S", "M", "L", "XL"),
+                          "RLlib's DreamerV3 size ([1] Appendix B)"),
     # --- DreamerV3 ([1] Appendix W unless said) ---
-    # Replayed steps per env step. RLlib's default is 1,024 (its Atari-100k setting); half of it
-    # halves the learner time per env step. Not tuned for Mario.
-    "training_ratio": 512,
-    "batch_size_B": 16,  # sequences per batch ([1]: 16)
-    "batch_length_T": 64,  # steps per sequence ([1]: 64)
-    "horizon_H": 15,  # imagination horizon ([1]: 15)
-    "gamma": 0.997,  # [1]: return horizon 333 steps; at frame skip 4 that is ~22 s of game time
-    "gae_lambda": 0.95,  # [1] eq. 7
-    "entropy_scale": 3e-4,  # [1] eq. 11: fixed entropy regulariser, on normalised returns
-    "world_model_lr": 1e-4,  # [1]
-    "actor_lr": 3e-5,  # [1]
-    "critic_lr": 3e-5,  # [1]
-    "buffer_capacity": 1_000_000,  # steps ([1]: 1M); 12.3 GB of uint8 64x64x3 frames
+    # RLlib's default is 1,024 (its Atari-100k setting); half of it halves the learner time per
+    # env step. Not tuned for Mario.
+    "training_ratio": Setting(512, POSITIVE, "replayed steps per env step"),
+    "batch_size_B": Setting(16, COUNT, "sequences per batch ([1]: 16)"),
+    "batch_length_T": Setting(64, COUNT, "steps per sequence ([1]: 64)"),
+    "horizon_H": Setting(15, COUNT, "imagination horizon ([1]: 15)"),
+    "gamma": Setting(0.997, number(0, 1, low_open=True),
+                     "discount ([1]: a 333-step horizon, ~22 s of game time at frame skip 4)"),
+    "gae_lambda": Setting(0.95, number(0, 1), "the critic's lambda-returns ([1] eq. 7)"),
+    "entropy_scale": Setting(3e-4, number(0),
+                             "the actor's fixed entropy regulariser ([1] eq. 11)"),
+    "world_model_lr": Setting(1e-4, POSITIVE, "the world model's learning rate ([1])"),
+    "actor_lr": Setting(3e-5, POSITIVE, "the actor's learning rate ([1])"),
+    "critic_lr": Setting(3e-5, POSITIVE, "the critic's learning rate ([1])"),
+    "buffer_capacity": Setting(1_000_000, COUNT,
+                               "steps replay holds ([1]: 1M; 12.3 GB of 64x64x3 frames)"),
 }
+DEFAULTS = defaults_of(SETTINGS)
+
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on a CPU: XS with a tiny batch, one update per env step, sampling in the driver.
@@ -86,13 +100,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"model_size": "S", "num_env_runners": 4, "envs_per_runner": 4},
 }
 
-RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
-    "model_size": one_of("nano", "micro", "mini", "XXS", "XS", "S", "M", "L", "XL"),  # RLlib's
-    "training_ratio": POSITIVE, "batch_size_B": COUNT, "batch_length_T": COUNT,
-    "horizon_H": COUNT, "gae_lambda": number(0, 1), "entropy_scale": number(0),
-    "buffer_capacity": COUNT,
-    "world_model_lr": POSITIVE, "actor_lr": POSITIVE, "critic_lr": POSITIVE,
-}
+RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
 STOP = {STOP_TIMESTEPS: 100_000}  # Atari 100k's budget: 100k agent steps (400k frames at skip 4)
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""

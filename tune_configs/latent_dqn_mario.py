@@ -34,35 +34,34 @@ from custom_models.latent_dqn.learner import progress_fields as progress_fields 
 from custom_models.latent_dqn.rl_module import LatentDuelingQRLM
 from tune_configs import dqn_mario
 from tune_configs.common import apply_common, resolve_settings
-from tune_configs.settings import COUNT, POSITIVE
+from tune_configs.settings import COUNT, POSITIVE, Setting, defaults_of, rules_of
 from tune_configs.spaces import largest
 
 ALGO = "latent_dqn"
 OBS_MODE = "rgb64"  # the World Models VAE's input ([1] Appendix A.1)
 FRAME_STACK = dqn_mario.FRAME_STACK  # 4 latents: Mario's motion, as DQN's 4 frames
 
-DEFAULTS: dict[str, Any] = {
-    **{key: value for key, value in dqn_mario.DEFAULTS.items() if key != "encoder"},
-    # One-step transitions: the dynamics model learns z_{t+1} and r_t from (z_t.., a_t); with
-    # n_step > 1 it would learn the n-step latent and return after a_t alone.
-    "n_step": 1,
-    # Updates per phase, world model first. `training_intensity` is the Q streams' (DQN's 32/3
-    # replayed samples per agent step); the learner does twice as many updates, so that Q gets
-    # DQN's Q updates per agent step (cpu preset, batch 32: one per 3 steps; a phase is about
-    # 1,500 agent steps), and DQN's target sync every 10,000 agent steps falls every 3,333 Q
-    # updates, as DQN's.
-    "phase_updates": 1_000,
-    "world_model_lr": 1e-4,  # [1]'s VAE learning rate; the dynamics model shares its optimizer
+SETTINGS: dict[str, Setting] = {
+    **{name: setting for name, setting in dqn_mario.SETTINGS.items() if name != "encoder"},
+    # The dynamics model learns z_{t+1} and r_t from (z_t.., a_t); with n_step > 1 it would learn
+    # the n-step latent and return after a_t alone.
+    "n_step": Setting(1, COUNT, "one-step transitions, for the dynamics model"),
+    # World model first. `training_intensity` is the Q streams' (DQN's 32/3 replayed samples per
+    # agent step); the learner does twice as many updates, so that Q gets DQN's Q updates per
+    # agent step (cpu preset, batch 32: one per 3 steps; a phase is about 1,500 agent steps), and
+    # DQN's target sync every 10,000 agent steps falls every 3,333 Q updates, as DQN's.
+    "phase_updates": Setting(1_000, COUNT, "updates per phase (world model, then Q)"),
+    "world_model_lr": Setting(1e-4, POSITIVE,
+                              "the VAE's and dynamics model's learning rate ([1]'s VAE's)"),
 }
+DEFAULTS = defaults_of(SETTINGS)
 
 PRESETS: dict[str, dict[str, Any]] = {
     name: dict(preset) for name, preset in dqn_mario.PRESETS.items()
 }
 PRESETS["debug"]["phase_updates"] = 3
 
-RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
-    **dqn_mario.RULES, "phase_updates": COUNT, "world_model_lr": POSITIVE,
-}
+RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
 STOP = dqn_mario.STOP
 

@@ -29,45 +29,63 @@ from custom_models.ppo.rl_module import MarioActorCriticRLM
 from mario_rllib.env.connectors import FrameStack
 from mario_rllib.metrics import STOP_TIMESTEPS
 from tune_configs.common import apply_common, resolve_settings
-from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number, one_of
+from tune_configs.settings import (
+    BOOL,
+    COUNT,
+    POSITIVE,
+    Setting,
+    defaults_of,
+    nullable,
+    number,
+    one_of,
+    rules_of,
+)
 
 ALGO = "ppo"
 OBS_MODE = "gray84"
 FRAME_STACK = 4  # frames seen by the model: enough to read speed and direction (Mnih et al. 2015)
 
-DEFAULTS: dict[str, Any] = {
+SETTINGS: dict[str, Setting] = {
     # --- env ---
-    "levels": "1-1",
-    "action_set": "simple",  # 7 actions, as uvipen trains 1-1
+    "levels": Setting("1-1", None, "the stage, or stages (one drawn per episode)"),
+    "action_set": Setting("simple", None, "the 7 actions uvipen trains 1-1 with"),
     # The game's per-frame reward is in [-15, 15] and an agent step sums 4 frames; / 15 keeps the
     # value targets small (uvipen divides by 10). Recorded in the env config of every run.
-    "reward_shaping": "scale",
-    "max_episode_steps": None,  # the game's clock ends each life
-    "seed": 0,
+    "reward_shaping": Setting("scale", None, "rewards divided by 15 (uvipen divides by 10)"),
+    "max_episode_steps": Setting(None, None, "no limit: the game's clock ends each life"),
+    "seed": Setting(0, None, "the first trial's seed (--seed)"),
     # --- model ---
-    "encoder": "nature",  # "impala" for the deeper ResNet torso
+    "encoder": Setting("nature", one_of("nature", "impala"),
+                       "the torso: Nature CNN, or IMPALA's deeper ResNet"),
     # --- PPO ---
-    "lr": 1e-4,  # uvipen (Adam, no schedule)
-    # None: a constant lr (uvipen). N: lr falls linearly to 0 over N agent steps, as in the PPO
-    # paper's Atari runs (annealed over the whole run).
-    "lr_anneal_steps": None,
-    "gamma": 0.9,  # uvipen: Mario's reward is dense (x progress), a short horizon suffices
-    "lambda_": 1.0,  # uvipen's GAE tau; with gamma 0.9 the advantage variance stays low
-    "clip_param": 0.2,  # uvipen; the PPO paper's Atari runs use 0.1 (x annealing)
-    "entropy_coeff": 0.01,  # uvipen and the PPO paper's Atari setup
-    "num_epochs": 10,  # uvipen (the PPO paper's Atari setup: 3)
-    "minibatch_size": 256,  # uvipen: 8 envs x 512 steps in 16 minibatches = 256
-    "train_batch_size": 2048,  # per learner; uvipen uses 4096 (8 envs x 512 steps)
-    "vf_loss_coeff": 1.0,  # uvipen (total loss = actor + critic - beta * entropy)
+    "lr": Setting(1e-4, POSITIVE, "Adam's learning rate (uvipen; no schedule)"),
+    # N: lr falls linearly to 0 over N agent steps, as in the PPO paper's Atari runs.
+    "lr_anneal_steps": Setting(None, nullable(COUNT),
+                               "none: a constant lr (uvipen); N: lr falls to 0 over N steps"),
+    "gamma": Setting(0.9, number(0, 1, low_open=True),
+                     "discount (uvipen): Mario's reward is dense, a short horizon suffices"),
+    "lambda_": Setting(1.0, number(0, 1),
+                       "GAE's lambda (uvipen's tau); with gamma 0.9 the variance stays low"),
+    "clip_param": Setting(0.2, POSITIVE,
+                          "PPO's ratio clip (uvipen; the PPO paper's Atari runs: 0.1)"),
+    "entropy_coeff": Setting(0.01, number(0),
+                             "entropy bonus (uvipen and the PPO paper's Atari setup)"),
+    "num_epochs": Setting(10, COUNT, "passes over each batch (uvipen; the PPO paper's Atari: 3)"),
+    "minibatch_size": Setting(256, COUNT, "samples per SGD step (uvipen: 4096 in 16)"),
+    "train_batch_size": Setting(2048, COUNT, "samples per update, per learner (uvipen: 4096)"),
+    "vf_loss_coeff": Setting(1.0, number(0), "the critic loss's weight (uvipen)"),
     # uvipen's critic loss, a Huber loss (F.smooth_l1_loss): an error beyond 1 keeps a gradient
     # of constant size. "squared" is RLlib's own, which clamps the *squared* error at
     # vf_clip_param, so an error beyond sqrt(10) = 3.16 gives no gradient at all; running states'
     # value targets are about 5-7 here (custom_models/ppo/learner.py, docs/training.md).
-    "vf_loss": "huber",
-    "vf_clip_param": 10.0,  # RLlib's default; only "squared" reads it (a bound on (V - target)^2)
-    "grad_clip": 0.5,  # uvipen: clip_grad_norm_(..., 0.5)
-    "use_kl_loss": False,  # uvipen uses the clipped objective only
+    "vf_loss": Setting("huber", one_of("huber", "squared"),
+                       "the critic's loss: Huber (uvipen) or RLlib's clamped squared error"),
+    "vf_clip_param": Setting(10.0, POSITIVE,
+                             "the bound on (V - target)^2 of vf_loss=squared (RLlib's default)"),
+    "grad_clip": Setting(0.5, nullable(POSITIVE), "the global gradient-norm clip (uvipen)"),
+    "use_kl_loss": Setting(False, BOOL, "a KL penalty besides the clip (uvipen: none)"),
 }
+DEFAULTS = defaults_of(SETTINGS)
 
 PRESETS: dict[str, dict[str, Any]] = {
     # Seconds on a CPU: a tiny batch and one pass over it.
@@ -77,12 +95,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {"train_batch_size": 4096},
 }
 
-RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
-    "lambda_": number(0, 1), "clip_param": POSITIVE, "vf_clip_param": POSITIVE,
-    "vf_loss": one_of("huber", "squared"), "entropy_coeff": number(0), "vf_loss_coeff": number(0),
-    "num_epochs": COUNT, "minibatch_size": COUNT, "use_kl_loss": BOOL,
-    "lr_anneal_steps": nullable(COUNT),
-}
+RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
 STOP = {STOP_TIMESTEPS: 5_000_000}  # uvipen's --num_global_steps
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""

@@ -10,6 +10,7 @@ is a bool, so `--set double_q=False` is False (not the truthy string 'False');
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from collections.abc import Callable, Iterable, Mapping
@@ -115,18 +116,41 @@ BOOL: Rule = ((lambda value: isinstance(value, bool)), "true or false", {bool})
 POSITIVE = number(0, low_open=True)
 COUNT = number(1, integer=True)
 
-COMMON_RULES: dict[str, Rule] = {
-    # resources (every preset sets them)
-    "num_env_runners": number(0, integer=True), "envs_per_runner": COUNT,
-    "num_cpus_per_env_runner": POSITIVE, "num_learners": number(0, integer=True),
-    "gpus_per_learner": number(0),
-    # what several algorithms call the same
-    "lr": POSITIVE, "gamma": number(0, 1, low_open=True), "grad_clip": nullable(POSITIVE),
-    "train_batch_size": COUNT, "encoder": one_of("nature", "impala"),
+@dataclasses.dataclass(frozen=True)
+class Setting:
+    """One setting, declared once (as CleanRL's `Args` fields are): its default, its rule (what
+    it allows, and so the type `--set` parses it as; None for the env's, which `MarioEnvConfig`
+    checks, and `seed`, a flag's) and a one-line meaning (what it does; where its value comes
+    from). `--print-config`, `--set`, `--search`, `--mutate` and docs/settings.md read it."""
+
+    default: Any
+    rule: Rule | None
+    meaning: str
+
+
+def defaults_of(settings: Mapping[str, Setting]) -> dict[str, Any]:
+    return {name: setting.default for name, setting in settings.items()}
+
+
+def rules_of(settings: Mapping[str, Setting]) -> dict[str, Rule]:
+    return {name: setting.rule for name, setting in settings.items() if setting.rule is not None}
+
+
+RESOURCES: dict[str, Setting] = {
+    "num_env_runners": Setting(1, number(0, integer=True), "env runner actors that sample (0: "
+                               "the trial's driver samples)"),
+    "envs_per_runner": Setting(1, COUNT, "envs each env runner steps in one batch"),
+    "num_cpus_per_env_runner": Setting(1, POSITIVE, "CPUs Ray reserves per env runner"),
+    "num_learners": Setting(0, number(0, integer=True), "learner actors (0: learn in the "
+                            "trial's driver)"),
+    "gpus_per_learner": Setting(0, number(0), "GPUs per learner (fractions share one)"),
 }
-"""The rules of the settings every experiment may have. Each experiment file adds its own
-algorithm's (its `RULES` hook); env settings are checked by `MarioEnvConfig`. A setting with no
-rule is parsed by the types of the values the experiment gives it."""
+"""The resources every experiment has, before any preset: one env runner, the learner in the
+trial's driver (`tune_configs.common.RESOURCE_PRESETS` sets them per preset)."""
+
+COMMON_RULES: dict[str, Rule] = rules_of(RESOURCES)
+"""The rules of the settings every experiment has; each experiment file declares its own
+(`SETTINGS`, hence its `RULES` hook); env settings are checked by `MarioEnvConfig`."""
 
 
 def is_searched(value: Any) -> bool:

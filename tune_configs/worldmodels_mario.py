@@ -31,56 +31,72 @@ from custom_models.worldmodels.imagine import observe_then_imagine as observe_th
 from custom_models.worldmodels.learner import WorldModelsLearner
 from custom_models.worldmodels.rl_module import WorldModelsRLM
 from tune_configs.common import apply_common, resolve_settings
-from tune_configs.settings import BOOL, COUNT, POSITIVE, nullable, number
+from tune_configs.settings import (
+    BOOL,
+    COUNT,
+    POSITIVE,
+    Setting,
+    defaults_of,
+    nullable,
+    number,
+    rules_of,
+)
 
 ALGO = "worldmodels"
 OBS_MODE = "rgb64"  # [1] Appendix A.1: 64x64 RGB frames
 FRAME_STACK = 1  # M's LSTM state remembers the past
 
-DEFAULTS: dict[str, Any] = {
+SETTINGS: dict[str, Setting] = {
     # --- env ---
-    "levels": "1-1",
-    "action_set": "simple",  # 7 actions, as PPO and DreamerV3
-    # The game's reward / 15, as PPO's: it keeps M's reward head in a small range. CMA-ES ranks
-    # candidates, so the scale does not change C's search.
-    "reward_shaping": "scale",
-    # Each episode (random rollouts and every candidate's) ends after 1,000 agent steps, as [1]'s
-    # CarRacing episodes do: a candidate that stands still would otherwise play out the game's
-    # clock (about 2,400 steps). A clear of 1-1 takes about 400-700 steps.
-    "max_episode_steps": 1000,
-    "seed": 0,
+    "levels": Setting("1-1", None, "the stage, or stages (one drawn per episode)"),
+    "action_set": Setting("simple", None, "7 actions, as PPO's and DreamerV3's"),
+    # It keeps M's reward head in a small range. CMA-ES ranks candidates, so the scale does not
+    # change C's search.
+    "reward_shaping": Setting("scale", None, "rewards divided by 15, as PPO's"),
+    # As [1]'s CarRacing episodes: a candidate that stands still would otherwise play out the
+    # game's clock (about 2,400 steps). A clear of 1-1 takes about 400-700 steps.
+    "max_episode_steps": Setting(1000, None, "every episode ends after 1,000 agent steps"),
+    "seed": Setting(0, None, "the first trial's seed (--seed)"),
     # --- collect ---
     # [1]: 10,000 random rollouts for CarRacing. A laptop affords a few hundred: 200 random
     # Mario episodes are on the order of 100,000 frames.
-    "collect_episodes": 200,
-    "collect_episodes_per_iter": 4,  # per env runner and iteration (one progress line)
+    "collect_episodes": Setting(200, COUNT, "random episodes V and M learn from"),
+    "collect_episodes_per_iter": Setting(4, COUNT,
+                                         "random episodes per env runner and iteration"),
     # --- V ([1] A.1, its code: Adam 1e-4, batch 100, KL floor 0.5 x z, 10 epochs) ---
-    "vae_epochs": 10,
-    "vae_batch_size": 100,
-    "vae_lr": 1e-4,
-    "shuffle_frames": 20_000,  # frames in the shuffle buffer (245 MB at 64x64x3)
+    "vae_epochs": Setting(10, COUNT, "V's passes over the collected frames ([1]'s code)"),
+    "vae_batch_size": Setting(100, COUNT, "frames per V update ([1]'s code)"),
+    "vae_lr": Setting(1e-4, POSITIVE, "V's learning rate ([1]'s code, Adam)"),
+    "shuffle_frames": Setting(20_000, COUNT,
+                              "frames in V's shuffle buffer (245 MB at 64x64x3)"),
     # --- M ([1] A.2, its code: LSTM 256, 5 mixtures, Adam 1e-3, batch 100, 20 epochs) ---
-    "mdn_epochs": 20,
-    "mdn_batch_size": 32,  # episodes per batch; fewer than [1]'s 100, as there are fewer
-    "mdn_seq_len": 1000,  # whole episodes, as [1] (max_episode_steps caps them)
-    "mdn_lr": 1e-3,
+    "mdn_epochs": Setting(20, COUNT, "M's passes over the encoded episodes ([1]'s code)"),
+    "mdn_batch_size": Setting(32, COUNT,
+                              "episodes per M update ([1]: 100; there are fewer here)"),
+    "mdn_seq_len": Setting(1000, COUNT, "steps per M sequence: whole episodes, as [1]"),
+    "mdn_lr": Setting(1e-3, POSITIVE, "M's learning rate ([1]'s code, Adam)"),
     # [1]'s Doom code: M's gradients clipped element-wise at 1.0, and the rare end steps weighted
     # 10x in the end head's loss (`restart_factor`), so that dreams end where the game does.
-    "mdn_grad_clip": 1.0,  # none: no clipping
-    "mdn_end_weight": 10.0,
+    "mdn_grad_clip": Setting(1.0, nullable(POSITIVE),
+                             "M's element-wise gradient clip ([1]'s Doom code; none: off)"),
+    "mdn_end_weight": Setting(10.0, number(1),
+                              "the end steps' weight in M's end head ([1]: restart_factor)"),
     # --- C (CMA-ES, [1] A.3/A.4: population 64, 16 rollouts each for CarRacing) ---
-    "es_population": 64,
-    "es_sigma0": 0.1,  # [1]'s code: initial sigma 0.1 around zero weights
+    "es_population": Setting(64, number(2, integer=True), "CMA-ES candidates per generation"),
+    "es_sigma0": Setting(0.1, POSITIVE, "CMA-ES's initial step size ([1]'s code)"),
     # 1-1's episodes differ only by their no-op start (0-30 no-ops; sticky actions are off).
-    "es_episodes_per_candidate": 1,
-    # The kept controller: [1]'s code evaluates the ES mean every 25 generations over 100
-    # episodes and keeps the best so far by that score (not the luckiest single candidate).
-    "es_eval_every": 25,
-    "es_eval_episodes": 100,
-    "es_in_dream": False,  # True: score candidates in M's dream ([1] Section 4)
-    "dream_temperature": 1.15,  # [1] Table 2: Doom's best transfer to the real game
-    "dream_horizon": 1000,  # imagined steps, as the real episodes' limit
+    "es_episodes_per_candidate": Setting(1, COUNT,
+                                         "episodes per candidate, from distinct starts"),
+    # [1]'s code evaluates the ES mean every 25 generations over 100 episodes and keeps the best
+    # so far by that score (not the luckiest single candidate).
+    "es_eval_every": Setting(25, COUNT, "generations between evaluations of the ES mean"),
+    "es_eval_episodes": Setting(100, COUNT, "episodes per evaluation of the ES mean"),
+    "es_in_dream": Setting(False, BOOL, "score candidates in M's dream ([1] Section 4)"),
+    "dream_temperature": Setting(1.15, POSITIVE,
+                                 "M's sampling temperature in a dream ([1] Table 2, Doom)"),
+    "dream_horizon": Setting(1000, COUNT, "imagined steps per dream, as the real limit"),
 }
+DEFAULTS = defaults_of(SETTINGS)
 
 
 def _one_env_per_runner() -> dict[str, Any]:
@@ -107,15 +123,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "gpu": {**_one_env_per_runner(), "collect_episodes": 2_000, "es_population": 64},
 }
 
-RULES = {  # hook: what this algorithm's settings allow (tune_configs.settings)
-    "collect_episodes": COUNT, "collect_episodes_per_iter": COUNT, "vae_epochs": COUNT,
-    "vae_batch_size": COUNT, "vae_lr": POSITIVE, "shuffle_frames": COUNT, "mdn_epochs": COUNT,
-    "mdn_batch_size": COUNT, "mdn_seq_len": COUNT, "mdn_lr": POSITIVE,
-    "mdn_grad_clip": nullable(POSITIVE), "mdn_end_weight": number(1),
-    "es_population": number(2, integer=True), "es_sigma0": POSITIVE,
-    "es_episodes_per_candidate": COUNT, "es_eval_every": COUNT, "es_eval_episodes": COUNT,
-    "es_in_dream": BOOL, "dream_temperature": POSITIVE, "dream_horizon": COUNT,
-}
+RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
 STOP = {"world_models/generation": 100}
 """Default stop: 100 CMA-ES generations after V and M ([1]'s CarRacing ran ~1,800, Doom ~200);

@@ -13,7 +13,7 @@ from mario_rllib.experiment import check_fits_this_machine, resources_per_trial
 from mario_rllib.machine import available_cpus
 from tune_configs import EXPERIMENTS, OPTIONAL, PRESET_NAMES, Experiment, load_experiment, with_hook
 from tune_configs.common import ENV_KEYS, RESOURCE_PRESETS, resolve_settings
-from tune_configs.settings import COMMON_RULES, check_settings
+from tune_configs.settings import COMMON_RULES, Setting, check_settings, defaults_of, rules_of
 
 ALGOS = list(EXPERIMENTS)
 
@@ -106,6 +106,12 @@ def test_every_setting_has_a_rule_and_every_rule_a_setting(algo):
     rules, the experiment's own `RULES`, or, for the env's, by `MarioEnvConfig`. `seed` is the
     `--seed` flag's."""
     experiment = load_experiment(algo)
+    # Declared once: DEFAULTS and RULES are SETTINGS', each with a one-line meaning.
+    assert all(isinstance(setting, Setting) for setting in experiment.SETTINGS.values())
+    assert experiment.DEFAULTS == defaults_of(experiment.SETTINGS)
+    assert experiment.RULES == rules_of(experiment.SETTINGS)
+    for name, setting in experiment.SETTINGS.items():
+        assert setting.meaning and "\n" not in setting.meaning and len(setting.meaning) < 100, name
     own = getattr(experiment, "RULES", {})
     assert set(own) <= set(experiment.DEFAULTS), set(own) - set(experiment.DEFAULTS)
     unchecked = set(experiment.DEFAULTS) - set(COMMON_RULES) - set(own) - set(ENV_KEYS)

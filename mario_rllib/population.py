@@ -85,6 +85,9 @@ def find_mutation(name: str, space: Space, build: Callable[[Any], Any]) -> Mutat
         raise ValueError(f"bad --mutate {name}: a space of one value mutates nothing")
     found = config_differences(build(first).to_dict(), build(second).to_dict())
     where = [path for path, a, b in found if (a, b) == (first, second)]
+    if not found:
+        raise ValueError(f"cannot mutate {name!r}: RLlib's config is the same at {first} and "
+                         f"{second}")
     if len(found) != 1 or len(where) != 1:
         raise ValueError(f"cannot mutate {name!r}: the experiment derives RLlib's settings from it "
                          f"({', '.join('.'.join(path) for path, _, _ in found[:3])}); "

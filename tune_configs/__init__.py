@@ -59,6 +59,9 @@ OPTIONAL: dict[str, str] = {
                 "does, where that is not obvious (DreamerV3's ratio, World Models' stages)",
     "RULES": "{setting: rule}: what its settings allow, and the types `--set` parses them as "
              "(`rules_of(SETTINGS)`)",
+    "BENCH_LEARNER": "{'full': settings, 'quick': settings}: what `mario-rllib bench learner` "
+                     "builds the cpu preset with, so that an iteration takes seconds (absent: "
+                     "not benched)",
     "NOT_SEARCHABLE": "{setting: why}: settings `--search` refuses beyond the env's, the "
                       "resources and lists (e.g. a setting build_config turns into a schedule)",
 }

@@ -135,6 +135,13 @@ def rllib_training_intensity(settings: dict[str, Any], per_q_update: int = 1) ->
 
 RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
+BENCH_LEARNER = {  # hook: `mario-rllib bench learner`'s settings (tune_configs.OPTIONAL)
+    # A short burn-in and small buffer, so that a measured iteration takes seconds; the batch,
+    # which sets the per-sample cost, stays the preset's.
+    "full": {"learning_starts": 200, "steps_per_iteration": 200, "buffer_capacity": 5_000},
+    "quick": {"learning_starts": 100, "steps_per_iteration": 100, "buffer_capacity": 2_000},
+}
+
 STOP = {STOP_TIMESTEPS: 5_000_000}
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 

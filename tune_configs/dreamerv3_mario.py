@@ -102,6 +102,11 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
+BENCH_LEARNER = {  # hook: `mario-rllib bench learner`'s settings (tune_configs.OPTIONAL)
+    "full": {"buffer_capacity": 5_000},  # the preset's XS and its batches
+    "quick": {"batch_size_B": 2, "batch_length_T": 16, "horizon_H": 5, "buffer_capacity": 1_000},
+}
+
 STOP = {STOP_TIMESTEPS: 100_000}  # Atari 100k's budget: 100k agent steps (400k frames at skip 4)
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 

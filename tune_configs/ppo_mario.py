@@ -97,6 +97,13 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 RULES = rules_of(SETTINGS)  # hook: what its settings allow
 
+BENCH_LEARNER = {  # hook: `mario-rllib bench learner`'s settings (tune_configs.OPTIONAL)
+    # Smaller batches than the cpu preset's, so that a measured iteration takes seconds; the
+    # minibatch, which sets the per-sample cost, stays the preset's.
+    "full": {"train_batch_size": 1024, "num_epochs": 2},
+    "quick": {"train_batch_size": 512, "num_epochs": 1},
+}
+
 STOP = {STOP_TIMESTEPS: 5_000_000}  # uvipen's --num_global_steps
 """Default stop criteria; `mario-rllib train --stop-*` flags replace them."""
 

@@ -12,20 +12,6 @@ from mario_rllib.bench import stop
 from mario_rllib.bench.sampling import Clocked, local_ray
 from mario_rllib.machine import available_cpus
 
-LEARNER_OVERRIDES = {
-    # Smaller batches than the `cpu` preset's, so a measured iteration takes seconds; the learner's
-    # minibatch (PPO) and batch (DQN) sizes, which set its per-sample cost, stay the preset's.
-    "ppo": {"train_batch_size": 1024, "num_epochs": 2},
-    "dqn": {"learning_starts": 200, "steps_per_iteration": 200, "buffer_capacity": 5_000},
-    "dreamerv3": {"buffer_capacity": 5_000},  # the preset's XS and 8 x 32 batches
-}
-QUICK_LEARNER_OVERRIDES = {
-    "ppo": {"train_batch_size": 512, "num_epochs": 1},
-    "dqn": {"learning_starts": 100, "steps_per_iteration": 100, "buffer_capacity": 2_000},
-    "dreamerv3": {"batch_size_B": 2, "batch_length_T": 16, "horizon_H": 5,
-                  "buffer_capacity": 1_000},
-}
-
 
 def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
                     seed: int = 0) -> dict[str, dict[str, Any]]:
@@ -44,9 +30,10 @@ def measure_learner(algo: str, thread_counts: list[int], quick: bool = False,
     from tune_configs import load_experiment
 
     register_mario_envs()
-    overrides = (QUICK_LEARNER_OVERRIDES if quick else LEARNER_OVERRIDES)[algo]
+    experiment = load_experiment(algo)
+    overrides = experiment.BENCH_LEARNER["quick" if quick else "full"]
     gpus = 1 if torch.cuda.is_available() else 0
-    config = load_experiment(algo).build_config("cpu", seed=seed, **overrides).env_runners(
+    config = experiment.build_config("cpu", seed=seed, **overrides).env_runners(
         num_env_runners=0, num_envs_per_env_runner=1).learners(num_learners=0,
                                                                num_gpus_per_learner=gpus)
     previous = torch.get_num_threads()
@@ -89,9 +76,11 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
 
     cores = available_cpus()
     thread_counts = [1] if quick or cores == 1 else [1, cores]
-    with local_ray(cores):
+    from tune_configs import with_hook
+
+    with local_ray(cores):  # the experiments that say how to bench their learner
         report = {algo: measure_learner(algo, thread_counts, quick, seed)
-                  for algo in ("ppo", "dqn", "dreamerv3")}
+                  for algo in with_hook("BENCH_LEARNER")}
     device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print_fn("")
     print_fn(f"learner throughput on {device} (samples consumed per second of update):")

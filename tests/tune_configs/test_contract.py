@@ -32,7 +32,11 @@ def test_the_experiment_file_exports_the_interface(algo):
         assert set(preset) <= set(experiment.DEFAULTS) | resources, (name, preset)
     # The optional hooks, where given, are what OPTIONAL says.
     assert set(OPTIONAL) == {"progress_fields", "observe_then_imagine", "describe",
-                             "NOT_SEARCHABLE", "RULES"}
+                             "NOT_SEARCHABLE", "RULES", "BENCH_LEARNER"}
+    bench = getattr(experiment, "BENCH_LEARNER", {"full": {}, "quick": {}})
+    assert set(bench) == {"full", "quick"}
+    for settings in bench.values():
+        experiment.build_config("cpu", **settings).validate()
     for hook in ("progress_fields", "observe_then_imagine", "describe"):
         assert isinstance(getattr(experiment, hook, print), Callable), hook
     assert isinstance(getattr(experiment, "NOT_SEARCHABLE", {}), dict)

@@ -218,7 +218,8 @@ def restore_configured_learning_rates(*, algorithm, **kwargs) -> None:
     """`on_checkpoint_loaded`: set every optimizer with a fixed learning rate to the one the
     config gives (the checkpoint's optimizer state brought the saved one: after a PBT exploit,
     the donor's), and note for the next result the checkpoint's iteration and what the learner
-    now steps with: its optimizers' rates and the sum of its weights' magnitudes (`RESTORED`)."""
+    now steps with: its optimizers' rates, and the sums of the magnitudes of its weights and of
+    its optimizers' state (Adam's moments) (`RESTORED`)."""
     def apply(learner) -> dict[str, float]:
         restored = {}
         for optimizer, schedule in learner._optimizer_lr_schedules.items():
@@ -226,6 +227,7 @@ def restore_configured_learning_rates(*, algorithm, **kwargs) -> None:
                 learner._set_optimizer_lr(optimizer, float(schedule.get_current_value()))
         for name, optimizer in learner._named_optimizers.items():
             restored[f"lr/{name}"] = float(learner._get_optimizer_lr(optimizer))
+            restored[f"optimizer_abs_sum/{name}"] = weights_abs_sum(optimizer.state_dict()["state"])
         for module_id in learner.module.keys():
             restored[f"weights_abs_sum/{module_id}"] = weights_abs_sum(
                 learner.module[module_id].get_state())
@@ -238,14 +240,17 @@ def restore_configured_learning_rates(*, algorithm, **kwargs) -> None:
 
 
 def weights_abs_sum(state: Mapping[str, Any]) -> float:
-    """The sum of |w| over a module state's arrays, in float64: equal for equal weights."""
+    """The sum of |w| over a (nested) state's arrays and numbers, in float64: equal for equal
+    states, whether their numbers are tensors (a live optimizer's step counts) or plain floats
+    (a checkpoint's)."""
     import numpy as np
 
     total = 0.0
     for value in state.values():
         if isinstance(value, Mapping):
             total += weights_abs_sum(value)
-        elif hasattr(value, "shape"):
+        elif hasattr(value, "shape") or (isinstance(value, (int, float))
+                                         and not isinstance(value, bool)):
             array = value.detach().cpu().numpy() if hasattr(value, "detach") else value
             total += float(np.abs(np.asarray(array, dtype=np.float64)).sum())
     return total if math.isfinite(total) else math.nan

@@ -58,6 +58,13 @@ def test_an_exploited_trial_runs_the_donors_weights_at_its_mutated_lr(pbt_run):
                               / "default_policy" / "module_state.pkl").read_bytes())
         assert restored["weights_abs_sum/default_policy"] == pytest.approx(
             weights_abs_sum(saved), rel=1e-9)
+        # and its optimizer's state (Adam's step counts and moments)
+        learner = pickle.loads((checkpoint_at(donor, at) / "learner_group" / "learner"
+                                / "state.pkl").read_bytes())
+        for name, optimizer in learner["optimizer"].items():
+            assert restored[f"optimizer_abs_sum/{name}"] == pytest.approx(
+                weights_abs_sum(optimizer["state"]["state"]), rel=1e-9)
+            assert weights_abs_sum(optimizer["state"]["state"]) > 0
         # The optimizer it steps runs at the mutated rate, not at the donor's (the checkpoint's
         # optimizer state carries the donor's: RLlib would apply the config's only after the
         # first update).

@@ -429,7 +429,7 @@ def check_experiment_name(name: str) -> None:
     """An experiment's name is one directory under the storage path, never a path out of it."""
     if not name or name in (".", "..") or "/" in name or "\\" in name or "\0" in name:
         raise ValueError(f"bad --name {name!r}: expected one directory name (no '/', not '.' "
-                         f"or '..'), e.g. ppo-1-1-s0")
+                         f"or '..'), e.g. long-run-s0")
 
 
 def check_storage_path(path: str, flag: str) -> Location:

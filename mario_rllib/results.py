@@ -282,7 +282,7 @@ def checkpoint_at(trial: str | Path | Location, steps: int) -> tuple[Location, d
 def portable_path(path: Path | Location, experiment: Path | Location) -> str:
     """`path` as the docs may show it on any machine: relative to the current directory (the
     project, where `results` runs) when it lies below it, else from the experiment's name on
-    (`ppo-1-1-s0/trial_.../checkpoint_000029`), never the absolute path of this machine. A
+    (`long-run-s0/trial_.../checkpoint_000029`), never the absolute path of this machine. A
     bucket's URI is the same everywhere: it stays as it is."""
     if isinstance(path, Location):
         if not path.local:

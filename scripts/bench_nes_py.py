@@ -33,7 +33,7 @@ def main(lib_dir: str, seconds: float = 20.0) -> None:
     games = {}
     for name, emulator in emulators.items():
         nes.EMULATOR = emulator
-        games[name] = nes.SuperMarioBros("1-1")
+        games[name] = nes.SuperMarioBros("1-1", "nes-py")
         games[name].reset()
     codes = actions.controller_bytes("simple")
     frames, spent = dict.fromkeys(games, 0), dict.fromkeys(games, 0.0)

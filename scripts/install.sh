@@ -6,7 +6,7 @@
 #   TORCH_SPEC    what to install for torch (default: torch==2.13.0, a CPU wheel)
 #   TORCH_INDEX   an extra package index for torch, e.g. PyTorch's CUDA wheel index for your driver
 #   PYTHON        the interpreter (default: the first of python3.11, python3.12, python3.13, python3)
-# Needs Python 3.11, 3.12 or 3.13 with venv, and on 3.11 and 3.12 a C++ compiler (nes-py 8.2.1
+# Needs Python 3.11, 3.12 or 3.13 with venv, and a C++ compiler (the fast emulator core; nes-py 8.2.1
 # builds from source; 3.13 takes nes-py 9.0.1's wheel).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -56,9 +56,12 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli, tmp_path):
     text = page.read_text()
     assert text.startswith("# Performance") and "## Goals, and where the time goes" in text
     assert f"**{report['sampling_ratio_to_raw']:.3f}**" in text
-    assert f"| ours, gray84 | {report['env']['modes']['gray84']['agent_steps_per_s']:,.1f} |" in text
+    assert (f"| ours, gray84, fast core | "
+            f"{report['env']['modes']['gray84']['agent_steps_per_s']:,.1f} |") in text
+    assert f"**{report['emulator_speedup']:.2f}x**" in text
     # The headline figures, each a positive finite ratio or rate.
-    for key in ("raw_frames_per_s", "sampling_ratio_to_raw", "scaling_efficiency", "peer_ratio"):
+    for key in ("raw_frames_per_s", "sampling_ratio_to_raw", "scaling_efficiency", "peer_ratio",
+                "emulator_speedup"):
         assert 0 < report[key] < 1e6 and math.isfinite(report[key]), key
     assert report["raw_frames_per_s"] == report["env"]["raw_frames_per_s"]
     sampling = report["sampling"]
@@ -114,6 +117,11 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli, tmp_path):
         assert 2 < figures["frames_per_s"] / figures["agent_steps_per_s"] < 6
         assert 0 < figures["ratio_to_raw"] < 10 and math.isfinite(figures["ratio_to_raw"])
     assert env["gray84_ratio_to_raw"] == env["modes"]["gray84"]["ratio_to_raw"]
+    # the fast core's speedup: our env over nes-py 8.2.1 itself, and over our env on nes-py's core
+    assert report["emulator_speedup"] == env["emulator_speedup"] == env["gray84_ratio_to_raw"]
+    assert env["emulator_speedup_same_env"] == pytest.approx(
+        env["modes"]["gray84"]["frames_per_s"] / env["nes_py_env"]["frames_per_s"], abs=2e-3)
+    assert 2 < env["nes_py_env"]["frames_per_s"] / env["nes_py_env"]["agent_steps_per_s"] < 6
     parallel = env["parallel"]
     assert parallel["processes"] == 2
     assert 0 < parallel["scaling_efficiency"] < 10 and 0 < parallel["gray84_ratio_to_raw"] < 10

@@ -59,6 +59,7 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
     if what in (None, "env"):
         report["env"] = run_env_benchmark(seconds, processes, seed, print_json=False)
         report["raw_frames_per_s"] = report["env"]["raw_frames_per_s"]
+        report["emulator_speedup"] = report["env"]["emulator_speedup"]
     if what in (None, "sampling"):
         sampling_seconds = max(seconds, 2.0)  # a sample call needs a few steps per env
         report["sampling"] = run_sampling_benchmark(

@@ -34,19 +34,28 @@ def render(report: dict[str, Any]) -> str:
     env = report.get("env")
     if env:
         out += ["### Env", ""]
-        rows = [["raw emulator (gym-super-mario-bros, no wrappers)", "-",
+        rows = [["raw emulator (nes-py 8.2.1 under gym-super-mario-bros, no wrappers)", "-",
                  _n(env["raw_frames_per_s"]), "1.000"]]
-        rows += [[f"ours, {mode}", _n(f["agent_steps_per_s"]), _n(f["frames_per_s"]),
+        if "nes_py_env" in env:
+            f = env["nes_py_env"]
+            rows += [["ours, gray84, nes-py's core", _n(f["agent_steps_per_s"]),
+                      _n(f["frames_per_s"]), f"{f['ratio_to_raw']:.3f}"]]
+        rows += [[f"ours, {mode}, fast core", _n(f["agent_steps_per_s"]), _n(f["frames_per_s"]),
                   f"{f['ratio_to_raw']:.3f}"] for mode, f in env["modes"].items()]
         parallel = env.get("parallel")
         if parallel:
             n = parallel["processes"]
             rows += [[f"raw emulator, {n} processes", "-", _n(parallel["raw_frames_per_s"]),
                       "1.000"],
-                     [f"ours, gray84, {n} processes", _n(parallel["gray84_agent_steps_per_s"]),
+                     [f"ours, gray84, fast core, {n} processes",
+                      _n(parallel["gray84_agent_steps_per_s"]),
                       _n(parallel["gray84_frames_per_s"]),
                       f"{parallel['gray84_ratio_to_raw']:.3f}"]]
         out += _table(["what", "agent steps/s", "NES frames/s", "÷ raw"], rows)
+        if "emulator_speedup" in env:
+            out += [f"`emulator_speedup` (our env, gray84, on the fast core ÷ nes-py 8.2.1, per "
+                    f"core): **{env['emulator_speedup']:.2f}x**; over our env on nes-py's core: "
+                    f"{env['emulator_speedup_same_env']:.2f}x.", ""]
         if parallel:
             out += [f"From 1 to {parallel['processes']} processes: ours scaled at "
                     f"{parallel['scaling_efficiency']:.3f}, the raw emulator itself at "

@@ -26,7 +26,7 @@ import gymnasium as gym
 import numpy as np
 
 from mario_rllib.env import actions, wrappers
-from mario_rllib.env.nes import ALL_STAGES, SCREEN_SHAPE, MarioNES
+from mario_rllib.env.nes import ALL_STAGES, EMULATORS, SCREEN_SHAPE, MarioNES
 
 GYMNASIUM_ID = "mario_rllib/SuperMarioBros-v0"
 RAY_ENV_NAME = "mario"
@@ -100,6 +100,10 @@ class MarioEnvConfig:
     sticky_action_prob: float = _option(
         0.0, "--sticky-action-prob", "probability of repeating the previous action per NES "
         "frame (Machado et al.: 0.25; 0: off)")
+    emulator: str = _option(
+        "fast", "--emulator",
+        f"one of {', '.join(EMULATORS)}: this project's faster build of nes-py's core (the same "
+        "screens, rewards and infos) or nes-py's own")
     render_mode: str | None = None
     """None or "rgb_array" (the current 240x256x3 NES screen, as a copy)."""
 
@@ -119,6 +123,10 @@ class MarioEnvConfig:
         p = self.sticky_action_prob
         if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0.0 <= p < 1.0:
             raise ValueError(f"bad sticky_action_prob {p!r}: expected a number in [0, 1)")
+        if self.emulator not in EMULATORS:
+            raise ValueError(
+                f"unknown emulator {self.emulator!r}: expected one of {', '.join(EMULATORS)}"
+            )
         if self.render_mode not in (None, "rgb_array"):
             raise ValueError(
                 f"unknown render_mode {self.render_mode!r}: expected None or 'rgb_array'"
@@ -188,7 +196,8 @@ def make_env(config: MarioEnvConfig | Mapping[str, Any] | None = None, **overrid
         config = MarioEnvConfig.from_dict({**config.to_dict(), **overrides})
     env: gym.Env = MarioNES(config.stages, config.action_set, frame_skip=config.frame_skip,
                             sticky_action_prob=config.sticky_action_prob,
-                            noop_max=config.noop_max, render_mode=config.render_mode)
+                            noop_max=config.noop_max, render_mode=config.render_mode,
+                            emulator=config.emulator)
     if config.obs_mode != "raw":
         height, _, channels = OBS_MODES[config.obs_mode]
         env = wrappers.ResizeObservation(env, size=height, gray=channels == 1)

@@ -6,12 +6,16 @@ flicker on alternate frames), rewards are summed, `sticky_action_prob` repeats t
 action (Machado et al. 2018's `repeat_action_probability`), and an episode starts after 0 to
 `noop_max` NOOP frames.
 
-`SuperMarioBros` is one emulator on one stage. The emulator is nes-py's C++ core: 8.2.1's library
-driven through ctypes (`_LibEmulator`), or 9.x's Cython module loaded from its file
-(`_NativeEmulator`, Python 3.13); the game logic is gym-super-mario-bros 7.4.0's (`smb_env.py`),
-rewritten here in integer arithmetic: setting the stage, skipping the start screen, decoding RAM (x and y
-position, time, score, coins, world, stage, status, flag), the reward, the end of an episode and
-the skips of death animations and area changes. Neither package's Python code is imported: nes-py's
+`SuperMarioBros` is one emulator on one stage. The emulator is this project's fast core
+(`_FastEmulator`, the default: nes-py 8.2.1's C++ core in `fastnes/`, changed to skip the pixel
+work of the frames nobody looks at and most of the per-cycle overhead, built at install) or
+nes-py's own: 8.2.1's library driven through ctypes (`_LibEmulator`), or 9.x's Cython module
+loaded from its file (`_NativeEmulator`, Python 3.13). Both give the same RAM, screens and
+timing (tests/env/test_fastnes.py plays every stage on both); the game logic is
+gym-super-mario-bros 7.4.0's (`smb_env.py`), rewritten here in integer arithmetic: setting the
+stage, skipping the start screen, decoding RAM (x and y position, time, score, coins, world,
+stage, status, flag), the reward, the end of an episode and the skips of death animations and
+area changes. Neither package's Python code is imported: nes-py's
 parses the ROM header and gym-super-mario-bros' decodes RAM in numpy uint8 arithmetic, which
 overflows under numpy 2, and both import the unmaintained `gym`. Only their files are used: the
 emulator and the ROM. The recorded trajectories (tests/env/trajectories.json) are the contract: the
@@ -26,7 +30,10 @@ The ROM is the European (PAL) revision of the game, as in every gym-super-mario-
 from __future__ import annotations
 
 import ctypes
+import importlib.machinery
+import importlib.metadata
 import importlib.util
+import json
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -127,6 +134,72 @@ class _NativeEmulator:
                                                  self._emu.close)
 
 
+class _FastEmulator(_LibEmulator):
+    """This project's core (`mario_rllib/env/fastnes`, built at install as `_fastnes*.so`):
+    nes-py 8.x's library interface, plus frames whose pixels are not drawn (`step_dark`: the
+    CPU, PPU timing, scrolling and sprite-0 hit are exactly as with drawing) and a snapshot of
+    all but the screen, to replay a dark frame with its pixels drawn (`snapshot`, `rollback`)."""
+
+    lib: ctypes.CDLL | None = None
+
+    @classmethod
+    def load(cls, library: Path) -> type[_FastEmulator]:
+        super().load(library)
+        for name in ("StepDark", "Snapshot", "Rollback"):
+            getattr(cls.lib, name).argtypes, getattr(cls.lib, name).restype = [ctypes.c_void_p], None
+        return cls
+
+    def step_dark(self, code: int) -> None:
+        self._controller[0] = code
+        self.lib.StepDark(self._env)
+
+    def snapshot(self) -> None:
+        self.lib.Snapshot(self._env)
+
+    def rollback(self) -> None:
+        self.lib.Rollback(self._env)
+
+
+EMULATORS = ("fast", "nes-py")
+"""The `emulator` env option's values: this project's core (the default) and nes-py's own."""
+
+
+def emulator_class(name: str) -> type[_FastEmulator] | type[_LibEmulator] | type[_NativeEmulator]:
+    """The emulator called `name` (one of `EMULATORS`), loaded on first use."""
+    if name == "nes-py":
+        return EMULATOR
+    if name != "fast":
+        raise ValueError(f"unknown emulator {name!r}: expected one of {', '.join(EMULATORS)}")
+    if _FastEmulator.lib is None:
+        _FastEmulator.load(_fast_library())
+    return _FastEmulator
+
+
+def _fast_library() -> Path:
+    """The fast emulator's library for this interpreter: beside this module, else the one built
+    where mario-rllib is installed. A Ray job runs from an uploaded copy of the project, and Ray's
+    upload skips what .gitignore names, built libraries included (`mario-rllib submit`); each node
+    has its own build, from its install."""
+    places = [Path(__file__).parent]
+    try:
+        installed = importlib.metadata.distribution("mario-rllib")
+        url = json.loads(installed.read_text("direct_url.json") or "{}").get("url", "")
+        root = Path(url.removeprefix("file://")) if url.startswith("file://") else None
+        if root is None or not (root / "mario_rllib").is_dir():  # a wheel install: its files
+            root = Path(str(installed.locate_file("")))
+        places.append(root / "mario_rllib" / "env")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    for place in places:
+        for suffix in importlib.machinery.EXTENSION_SUFFIXES:
+            if (library := place / f"_fastnes{suffix}").is_file():
+                return library
+    searched = " or ".join(str(place) for place in dict.fromkeys(places))
+    raise ImportError(f"the fast emulator is not built (no _fastnes library in {searched}): "
+                      f"reinstall with a C++ compiler (`bash scripts/install.sh`), or use "
+                      f"nes-py's (--emulator nes-py)")
+
+
 def _emulator_class() -> type[_LibEmulator] | type[_NativeEmulator]:
     """The installed nes-py's emulator: 8.x's C++ library, else 9.x's Cython module."""
     package = _package_dir("nes_py")
@@ -194,17 +267,24 @@ class SuperMarioBros:
     a snapshot that every `reset` restores. `frame` emulates one frame and returns its reward
     (x progress + clock ticks - 25 on death, clipped to [-15, 15]) and whether the episode ended
     (death or flag); `info` is the game's state; `after_frame` skips the animations of a death, an
-    area change and the busy states, as gym-super-mario-bros does after reading the info."""
+    area change and the busy states, as gym-super-mario-bros does after reading the info.
 
-    def __init__(self, stage: str):
+    `frame(code, draw=False)` and `after_frame(done, draw=False)` say that nobody will look at
+    the screen those frames leave: the fast emulator then skips their pixel work. A frame that
+    ends the episode is always drawn (its screen is the episode's last observation): it is
+    replayed from a snapshot with its pixels, to the same state."""
+
+    def __init__(self, stage: str, emulator: str = "fast"):
         world, number = (int(part) for part in stage.split("-"))
         # gym-super-mario-bros' `decode_target`: in worlds 1, 2, 4 and 7 the pipe into stage 2 is
         # an area of its own, so stages 2-4 there are areas 3-5.
         area = number + 1 if world in {1, 2, 4, 7} and number >= 2 else number
         self._target = (world - 1, number - 1, area - 1)
         RomHeader.read(ROM_PATH).check(ROM_PATH)
-        self._emu: _LibEmulator | _NativeEmulator | None = EMULATOR(ROM_PATH)
+        self._emu: _FastEmulator | _LibEmulator | _NativeEmulator | None = (
+            emulator_class(emulator)(ROM_PATH))
         self.ram, self.bgrx = self._emu.ram, self._emu.bgrx
+        self._can_skip_pixels = isinstance(self._emu, _FastEmulator)
         self.done = True
         self._emu.reset()  # power on
         self._mark_start()
@@ -269,10 +349,15 @@ class SuperMarioBros:
         self._mark_start()
         self.done = False
 
-    def frame(self, code: int) -> tuple[float, bool]:
+    def frame(self, code: int, draw: bool = True) -> tuple[float, bool]:
         if self.done:
             raise ValueError("cannot step in a done environment! call `reset`")
-        self._advance(code)
+        dark = not draw and self._can_skip_pixels
+        if dark:
+            self._emu.snapshot()
+            self._emu.step_dark(code)
+        else:
+            self._advance(code)
         x_pos, time = self.x_pos, self._time
         x_reward = x_pos - self._x_last
         if not -5 <= x_reward <= 5:  # a reset or a warp moved Mario: no reward for it
@@ -283,19 +368,22 @@ class SuperMarioBros:
         low, high = _REWARD_RANGE
         reward = float(min(max(x_reward + time_penalty - 25 * dying, low), high))
         self.done = dying or self._flag_get
+        if self.done and dark:  # the episode's last screen: replay the frame, drawn
+            self._emu.rollback()
+            self._advance(code)
         return reward, self.done
 
-    def after_frame(self, done: bool) -> None:
+    def after_frame(self, done: bool, draw: bool = True) -> None:
         if done:
             return
         if self._is_dying:  # cut the death animation short
             self.ram[0x0E] = 0x06
-            self._advance(0)
+            self._advance(0, draw)
         if 1 < self.ram[0x6DE] < 255:  # run the area-change timer out (pipes, flag)
             self.ram[0x6DE] = 1
         while self.ram[0x0E] in _BUSY_STATES or self._is_world_over:
             self.ram[0x7A0] = 0  # the pre-level timer (the screen between lives)
-            self._advance(0)
+            self._advance(0, draw)
 
     def close(self) -> None:
         if self._emu is not None:
@@ -303,8 +391,11 @@ class SuperMarioBros:
             self._emu = self.ram = self.bgrx = None
 
     # --- internals ---
-    def _advance(self, code: int) -> None:
-        self._emu.step(code)
+    def _advance(self, code: int, draw: bool = True) -> None:
+        if draw or not self._can_skip_pixels:
+            self._emu.step(code)
+        else:
+            self._emu.step_dark(code)
 
     def _mark_start(self) -> None:
         self._time_last, self._x_last = self._time, self.x_pos
@@ -370,8 +461,10 @@ class NESFrames(gym.Env):
     def _reset_to(self, stage: str) -> None:
         raise NotImplementedError
 
-    def _frame(self, action: int) -> tuple[float, bool, int]:
-        """Emulate one frame; return (reward, terminated, x position)."""
+    def _frame(self, action: int, draw: bool) -> tuple[float, bool, int]:
+        """Emulate one frame; return (reward, terminated, x position). `draw=False`: nobody
+        looks at the screen it leaves unless it ends the episode (an emulator may skip its
+        pixel work)."""
         raise NotImplementedError
 
     def _info(self) -> dict:
@@ -383,7 +476,7 @@ class NESFrames(gym.Env):
         """The current screen, as a new RGB array."""
         raise NotImplementedError
 
-    def _after_frame(self, terminated: bool) -> None:
+    def _after_frame(self, terminated: bool, draw: bool) -> None:
         """What the emulator does once the frame's info was read (skips of area changes)."""
 
     # --- Gymnasium ---
@@ -405,8 +498,8 @@ class NESFrames(gym.Env):
             raise ValueError(f"bad noops {noops!r}: expected an integer in 0..{self.noop_max}")
         self._start(stage)
         for _ in range(noops):
-            _, terminated, _ = self._sticky_frame(NOOP_ACTION)
-            self._after_frame(terminated)
+            _, terminated, _ = self._sticky_frame(NOOP_ACTION, draw=True)
+            self._after_frame(terminated, draw=True)
             if terminated:  # cannot happen in 30 frames of any stage start, but be safe
                 self._start(stage)
         return self._screen(), self._info()
@@ -417,24 +510,26 @@ class NESFrames(gym.Env):
         self._last_action = NOOP_ACTION
         self._x_pos_max = int(self._info()["x_pos"])
 
-    def _sticky_frame(self, action: int) -> tuple[float, bool, int]:
+    def _sticky_frame(self, action: int, draw: bool) -> tuple[float, bool, int]:
         if self.sticky_action_prob > 0 and self.np_random.random() < self.sticky_action_prob:
             action = self._last_action
         self._last_action = action
-        reward, terminated, x_pos = self._frame(action)
+        reward, terminated, x_pos = self._frame(action, draw)
         self._x_pos_max = max(self._x_pos_max, x_pos)
         return reward, terminated, x_pos
 
     def step(self, action):
         """`frame_skip` frames of `action`: the max of the last two screens (the terminal one
-        alone if the episode ends first), the summed reward, the last frame's info."""
+        alone if the episode ends first), the summed reward, the last frame's info. The screens
+        of the frames before the last two are never seen (`draw=False`)."""
         total = 0.0
         for i in range(self.frame_skip):
-            reward, terminated, _ = self._sticky_frame(action)
+            draw = i >= self.frame_skip - 2
+            reward, terminated, _ = self._sticky_frame(action, draw)
             total += reward
             last = terminated or i == self.frame_skip - 1
             info = self._info() if last else None
-            self._after_frame(terminated)
+            self._after_frame(terminated, draw)
             if last:
                 break
             if i == self.frame_skip - 2:
@@ -457,12 +552,15 @@ class MarioNES(NESFrames):
     snapshot taken, which every later reset restores).
     """
 
-    def __init__(self, stages: Sequence[str], action_set: str, **kwargs):
+    def __init__(self, stages: Sequence[str], action_set: str, *, emulator: str = "fast",
+                 **kwargs):
         from mario_rllib.env.actions import controller_bytes
 
         self._codes = controller_bytes(action_set)
         super().__init__(stages, len(self._codes), **kwargs)
         self.action_set = action_set
+        emulator_class(emulator)  # an unknown or unbuilt emulator fails here, not at reset
+        self.emulator = emulator
         self.observation_space = gym.spaces.Box(0, 255, SCREEN_SHAPE, dtype=np.uint8)
         self._emulators: dict[str, SuperMarioBros] = {}
         self._nes: SuperMarioBros | None = None
@@ -470,20 +568,20 @@ class MarioNES(NESFrames):
 
     def _reset_to(self, stage: str) -> None:
         if stage not in self._emulators:
-            self._emulators[stage] = SuperMarioBros(stage)
+            self._emulators[stage] = SuperMarioBros(stage, self.emulator)
         self._nes = self._emulators[stage]
         self._nes.reset()
 
-    def _frame(self, action: int) -> tuple[float, bool, int]:
-        reward, done = self._nes.frame(self._codes[action])
+    def _frame(self, action: int, draw: bool) -> tuple[float, bool, int]:
+        reward, done = self._nes.frame(self._codes[action], draw)
         self.nes_frames += 1
         return reward, done, self._nes.x_pos
 
-    def _after_frame(self, terminated: bool) -> None:
+    def _after_frame(self, terminated: bool, draw: bool) -> None:
         # The skips of a pipe entry, an area change or a death animation come after the info is
         # read: the info of the frame that enters a pipe tells where Mario went down, and the
         # screen where he comes out.
-        self._nes.after_frame(terminated)
+        self._nes.after_frame(terminated, draw)
 
     def _info(self) -> dict:
         info = self._nes.info()

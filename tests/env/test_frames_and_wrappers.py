@@ -24,11 +24,12 @@ class ScriptedNES(NESFrames):
         self.end = end
 
     def _reset_to(self, stage):
-        self.t, self.actions = 0, []
+        self.t, self.actions, self.drawn = 0, [], []
 
-    def _frame(self, action):
+    def _frame(self, action, draw):
         self.t += 1
         self.actions.append(action)
+        self.drawn.append(draw)
         return float(self.t), self.t >= self.end, self.t
 
     def _info(self):
@@ -51,6 +52,19 @@ def test_frame_skip_pools_the_last_two_frames_and_sums_rewards():
     assert info["x_pos"] == 4 and info["x_pos_max"] == 4
     assert not terminated and not truncated
     assert env.actions == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("frame_skip", [1, 2, 4, 6])
+def test_only_the_frames_whose_screens_are_seen_are_drawn(frame_skip):
+    """The last two frames of a step (max-pooled) are drawn, the ones before are not, and the
+    no-op frames of a reset are."""
+    env = ScriptedNES(frame_skip=frame_skip, noop_max=5)
+    env.reset(seed=0, options={"noops": 3})
+    assert env.drawn == [True] * 3
+    env.step(1)
+    env.step(2)
+    step = [False] * max(frame_skip - 2, 0) + [True] * min(frame_skip, 2)
+    assert env.drawn == [True] * 3 + step * 2
 
 
 def test_frame_skip_returns_new_arrays():

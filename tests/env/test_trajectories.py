@@ -1,6 +1,7 @@
 """Recorded trajectories: the env's contract. Fixed actions on a few stages (with sticky actions
 and no-op starts in one case) give exactly the recorded x positions, rewards, episode ends and
-screens (a hash of each raw frame). Every supported Python, numpy and nes-py must reproduce them;
+screens (a hash of each raw frame). Every supported Python, numpy and nes-py, and the fast
+emulator, must reproduce them (they were recorded on nes-py's own);
 a change to the env that changes them changes results.
 
 Re-record only for an intended change of the env (and say so):
@@ -35,10 +36,10 @@ def actions(count: int, num_actions: int) -> list[int]:
                                      rng.integers(0, num_actions, count))]
 
 
-def play(config: dict) -> list[list]:
+def play(config: dict, emulator: str = "fast") -> list[list]:
     from mario_rllib.env import make_env
 
-    env = make_env(obs_mode="raw", **config)
+    env = make_env(obs_mode="raw", emulator=emulator, **config)
     seed = 0
     obs, info = env.reset(seed=seed)
     rows = [["reset", info["x_pos"], hashlib.sha1(obs.tobytes()).hexdigest()[:16]]]
@@ -54,11 +55,12 @@ def play(config: dict) -> list[list]:
     return rows
 
 
+@pytest.mark.parametrize("emulator", ["fast", "nes-py"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_the_env_reproduces_the_recorded_trajectories(case):
+def test_the_env_reproduces_the_recorded_trajectories(case, emulator):
     recorded = json.loads(FIXTURE.read_text())[case]
     assert recorded["config"] == CASES[case]
-    rows = play(CASES[case])
+    rows = play(CASES[case], emulator)
     for step, (got, want) in enumerate(zip(rows, recorded["rows"], strict=True)):
         assert got == want, f"{case}: first difference at row {step}: {got} != {want}"
 

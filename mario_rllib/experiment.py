@@ -361,6 +361,21 @@ def learner_threads(config, trials: int) -> int:
     return max(1, cpus // at_once)
 
 
+DASHBOARD_VARIABLE = "MARIO_RLLIB_DASHBOARD"
+"""`MARIO_RLLIB_DASHBOARD=0`: a local Ray without its dashboard (about 2 s and a process less per
+start; the tests run so). Unset or 1: with it."""
+
+
+def local_dashboard() -> bool:
+    """Whether a local Ray starts its dashboard (MARIO_RLLIB_DASHBOARD); a one-line ValueError
+    for a value other than 0 or 1."""
+    value = os.environ.get(DASHBOARD_VARIABLE, "1")
+    if value not in ("0", "1"):
+        raise ValueError(f"bad {DASHBOARD_VARIABLE}={value!r}: expected 1 (a local Ray with its "
+                         f"dashboard, the default) or 0 (without)")
+    return value == "1"
+
+
 def init_ray(address: str | None) -> None:
     """Connect to `address` (a cluster), to RAY_ADDRESS, or start a local Ray bound to 127.0.0.1;
     a one-line ValueError if the cluster does not answer."""
@@ -370,7 +385,7 @@ def init_ray(address: str | None) -> None:
     if address is None and not os.environ.get("RAY_ADDRESS"):
         # A Ray of our own ("local": never one that `ray start` left running on this machine),
         # its dashboard and job API on loopback only: they run code for whoever reaches them.
-        ray.init(address="local", dashboard_host="127.0.0.1")
+        ray.init(address="local", dashboard_host="127.0.0.1", include_dashboard=local_dashboard())
         return
     target = address or os.environ["RAY_ADDRESS"]
     if target.startswith(("http://", "https://")):

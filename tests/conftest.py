@@ -16,8 +16,10 @@ from pathlib import Path
 
 import pytest
 
-# Keep Ray quiet and local in tests: no usage stats, no dashboard.
+# Keep Ray quiet and local in tests: no usage stats, no dashboard (the CLI's local Rays too:
+# about 2 s per start; tests/test_readme.py runs the quick check with it, as a user does).
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+os.environ.setdefault("MARIO_RLLIB_DASHBOARD", "0")
 
 
 @pytest.fixture(scope="session")

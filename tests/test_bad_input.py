@@ -250,6 +250,21 @@ def bucket_objects() -> list[str]:
 @pytest.mark.parametrize("argv, message", CASES, ids=[" ".join(c[0][:1] + c[0][-2:]) for c in CASES])
 def test_bad_input_is_one_line_exit_2_nothing_written_no_ray(argv, message, tmp_path,
                                                               monkeypatch, capsys, s3_server):
+    refused_in_one_line(argv, message, tmp_path, monkeypatch, capsys)
+
+
+@pytest.mark.parametrize("value", ["yes", ""])
+def test_a_bad_dashboard_switch_is_one_line_before_ray(value, tmp_path, monkeypatch, capsys,
+                                                      s3_server):
+    monkeypatch.setenv("MARIO_RLLIB_DASHBOARD", value)
+    refused_in_one_line(TRAIN, rf"bad MARIO_RLLIB_DASHBOARD={value!r}: expected 1 \(a local Ray "
+                        r"with its dashboard, the default\) or 0 \(without\)$",
+                        tmp_path, monkeypatch, capsys)
+
+
+def refused_in_one_line(argv, message, tmp_path, monkeypatch, capsys):
+    """`mario-rllib ARGV` exits 2 with one line on stderr matching `message`, in seconds, having
+    written nothing (here or in the bucket) and started no Ray."""
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("HOME", str(tmp_path.with_name(tmp_path.name + "_home")))
     monkeypatch.delenv("RAY_ADDRESS", raising=False)

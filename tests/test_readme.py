@@ -1,5 +1,6 @@
 """The README tells the truth about the commands CI and users run."""
 
+import os
 import re
 from pathlib import Path
 
@@ -76,9 +77,15 @@ def test_the_quick_check_runs_as_printed(tmp_path, cli):
     assert [words[:2] for words in lines] == [["mario-rllib", "train"], ["mario-rllib",
                                               "evaluate"], ["mario-rllib", "plot"],
                                              ["mario-rllib", "train"]]
+    as_a_user = {k: v for k, v in os.environ.items() if k != "MARIO_RLLIB_DASHBOARD"}
+    outputs = []
     for words in lines:
-        result = cli(*words[1:], cwd=tmp_path)
+        result = cli(*words[1:], cwd=tmp_path, env=as_a_user)
         assert result.returncode == 0, (words, result.stdout[-2000:], result.stderr[-2000:])
+        outputs.append(result.stdout + result.stderr)
+    # A local Ray's dashboard (it runs code for whoever reaches it) listens on loopback only.
+    plain = re.sub(r"\x1b\[[0-9;]*m", "", outputs[0])
+    assert re.search(r"View the dashboard at http://127\.0\.0\.1:\d+ ", plain), plain[-2000:]
     assert (tmp_path / "ray_results" / "quick" / "learning_curves.png").is_file()
     report = __import__("json").loads((tmp_path / "evaluation.json").read_text())
     assert report["summary"]["episodes"] == 2 and report["algo"] == "ppo"

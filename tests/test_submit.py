@@ -129,7 +129,11 @@ def ray_cluster(head_cpus: int, worker_cpus: list[int], private_dir: Path | None
     # try to join a head that is gone.
     ray_tmp = tempfile.mkdtemp(prefix="ray-", dir="/tmp")
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
-           "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp}
+           "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": ray_tmp,
+           # The GCS declares a silent node dead after 3 missed health checks a second apart
+           # (Ray's defaults: 5, 3 s apart, each waiting up to 10 s), as Ray's own tests do.
+           "RAY_health_check_period_ms": "1000", "RAY_health_check_timeout_ms": "3000",
+           "RAY_health_check_failure_threshold": "3"}
     nodes: list[subprocess.Popen] = []
     try:
         for attempt in (1, 2):

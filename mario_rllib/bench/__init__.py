@@ -13,6 +13,7 @@ JSON line.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,8 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
     from mario_rllib.bench.learner import run_learner_benchmark
     from mario_rllib.bench.peer import run_peer_benchmark
     from mario_rllib.bench.replay import run_replay_benchmark
-    from mario_rllib.bench.sampling import run_sampling_benchmark
+    from mario_rllib.bench.sampling import local_ray, run_sampling_benchmark
+    from mario_rllib.machine import available_cpus
 
     if quick:
         seconds, replay_steps = 1.0, 500
@@ -60,19 +62,23 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
         report["env"] = run_env_benchmark(seconds, processes, seed, print_json=False)
         report["raw_frames_per_s"] = report["env"]["raw_frames_per_s"]
         report["emulator_speedup"] = report["env"]["emulator_speedup"]
-    if what in (None, "sampling"):
-        sampling_seconds = max(seconds, 2.0)  # a sample call needs a few steps per env
-        report["sampling"] = run_sampling_benchmark(
-            "ppo", sampling_seconds, envs_per_runner=envs_per_runner, seed=seed)
-        report["sampling_ratio_to_raw"] = report["sampling"]["sampling_ratio_to_raw"]
-        report["scaling_efficiency"] = report["sampling"].get("scaling_efficiency")
-        report["raw_scaling_efficiency"] = report["sampling"].get("raw_scaling_efficiency")
-    if what in (None, "learner"):
-        report["learner"] = run_learner_benchmark(quick, seed)
-    if what in (None, "peer"):
-        report["peer"] = run_peer_benchmark(max(seconds, 2.0), seed, report.get("learner"),
-                                            quick=quick)
-        report["peer_ratio"] = report["peer"]["peer_ratio"]
+    # One local Ray for the parts that use one (each would start and stop its own: about 5 s
+    # apiece), started after the env part, which measures the emulator without it.
+    uses_ray = what in (None, "sampling", "learner", "peer")
+    with local_ray(available_cpus()) if uses_ray else contextlib.nullcontext():
+        if what in (None, "sampling"):
+            sampling_seconds = max(seconds, 2.0)  # a sample call needs a few steps per env
+            report["sampling"] = run_sampling_benchmark(
+                "ppo", sampling_seconds, envs_per_runner=envs_per_runner, seed=seed)
+            report["sampling_ratio_to_raw"] = report["sampling"]["sampling_ratio_to_raw"]
+            report["scaling_efficiency"] = report["sampling"].get("scaling_efficiency")
+            report["raw_scaling_efficiency"] = report["sampling"].get("raw_scaling_efficiency")
+        if what in (None, "learner"):
+            report["learner"] = run_learner_benchmark(quick, seed)
+        if what in (None, "peer"):
+            report["peer"] = run_peer_benchmark(max(seconds, 2.0), seed, report.get("learner"),
+                                                quick=quick)
+            report["peer_ratio"] = report["peer"]["peer_ratio"]
     if what in (None, "replay"):
         report.update(run_replay_benchmark(replay_steps, seed, print_json=False))
     return report

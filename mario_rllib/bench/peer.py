@@ -25,11 +25,11 @@ def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -
     from tune_configs import load_experiment
 
     register_mario_envs()
-    burn_in = 100 if quick else 1_000
+    burn_in, per_iteration = (100, 50) if quick else (1_000, 200)
     quick_runners = {"num_env_runners": 0, "envs_per_runner": 2} if quick else {}
     config = load_experiment("dqn").build_config(
         "cpu", seed=seed, learning_starts=burn_in, buffer_capacity=20_000,
-        steps_per_iteration=200, **quick_runners)
+        steps_per_iteration=per_iteration, **quick_runners)
     algorithm = config.build_algo()
     clock = {"update": 0.0}
     algorithm.learner_group.update = Clocked(algorithm.learner_group.update, clock, "update")
@@ -38,7 +38,7 @@ def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -
                                       default=0)
 
     try:
-        while steps() < burn_in + 200:  # the burn-in, and a first iteration of learning
+        while steps() < burn_in + per_iteration:  # the burn-in, a first iteration of learning
             algorithm.train()
         clock["update"], start_steps, start = 0.0, steps(), time.perf_counter()
         while (elapsed := time.perf_counter() - start) < seconds:

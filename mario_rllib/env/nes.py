@@ -35,6 +35,8 @@ import importlib.metadata
 import importlib.util
 import json
 import sys
+import urllib.parse
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,7 +186,7 @@ def _fast_library() -> Path:
     try:
         installed = importlib.metadata.distribution("mario-rllib")
         url = json.loads(installed.read_text("direct_url.json") or "{}").get("url", "")
-        root = Path(url.removeprefix("file://")) if url.startswith("file://") else None
+        root = _local_path(url)
         if root is None or not (root / "mario_rllib").is_dir():  # a wheel install: its files
             root = Path(str(installed.locate_file("")))
         places.append(root / "mario_rllib" / "env")
@@ -198,6 +200,15 @@ def _fast_library() -> Path:
     raise ImportError(f"the fast emulator is not built (no _fastnes library in {searched}): "
                       f"reinstall with a C++ compiler (`bash scripts/install.sh`), or use "
                       f"nes-py's (--emulator nes-py)")
+
+
+def _local_path(url: str) -> Path | None:
+    """The local path of a `file://` URL as pip records it in `direct_url.json` (percent-escaped:
+    a space is `%20`); None for any other URL."""
+    parsed = urllib.parse.urlparse(url)
+    if parsed.scheme != "file" or parsed.netloc not in ("", "localhost"):
+        return None
+    return Path(urllib.request.url2pathname(parsed.path))
 
 
 def _emulator_class() -> type[_LibEmulator] | type[_NativeEmulator]:

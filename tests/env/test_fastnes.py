@@ -114,3 +114,17 @@ def test_a_copy_of_the_project_without_the_library_loads_the_installed_one(tmp_p
     reference = SuperMarioBros("1-1", "nes-py")
     reference.reset()
     assert frame == str(reference.frame(0x80))
+
+
+@pytest.mark.parametrize("name", ["mario-rllib", "my projects/mario #2", "100%/mario"])
+def test_the_install_path_is_read_back_from_pips_url(tmp_path, name):
+    """pip records an editable install's directory as a percent-escaped file URL
+    (`direct_url.json`): a space is `%20`. The fast emulator's library is found there."""
+    from pip._internal.utils.urls import path_to_url  # what pip writes there
+
+    from mario_rllib.env.nes import _local_path
+
+    root = tmp_path / name
+    assert "%" in path_to_url(str(root)) or name == "mario-rllib"
+    assert _local_path(path_to_url(str(root))) == root
+    assert _local_path("https://example.com/mario-rllib.zip") is None

@@ -187,18 +187,20 @@ def _run_play(args: argparse.Namespace) -> int:
 
     given = [option.flag for option in ENV_OPTIONS
              if getattr(args, env_flag_dest(option.flag)) is not None
-             and option.flag not in ("--level", "--max-episode-steps")]
+             and option.flag not in ("--level", "--max-episode-steps", "--emulator")]
     if given:
         raise ValueError(f"bad {given[0]}: a trained agent plays on the env it was trained on "
-                         f"(only --level and --max-episode-steps change it)")
+                         f"(only --level and --max-episode-steps change it; --emulator picks "
+                         f"the core that runs it)")
     from mario_rllib.evaluate import check_episode_args, evaluate
 
-    check_episode_args(args.level, args.max_episode_steps, args.seed, args.video)
+    check_episode_args(args.level, args.max_episode_steps, args.seed, args.video,
+                       emulator=args.emulator)
     _, meta = agents.resolve_agent(args.agent)
     policy = args.policy or (meta["policy"] if meta else "greedy")
     evaluate(args.agent, episodes=args.episodes, seed=args.seed,
              stochastic=policy == "stochastic", level=args.level, report=None, video=args.video,
-             max_episode_steps=args.max_episode_steps)
+             max_episode_steps=args.max_episode_steps, emulator=args.emulator)
     return 0
 
 
@@ -380,6 +382,7 @@ def _add_evaluate(subparsers) -> None:
                         help="end (truncate) an episode after N agent steps: a greedy policy "
                         "that stalls plays on until the game's clock ends the life, about 2,000 "
                         "steps, where a clear of 1-1 takes about 400 (default: no limit)")
+    add_emulator_arg(parser)
     parser.add_argument("--report", default="evaluation.json", type=local_path,
                         help="where to write the JSON report (default: ./evaluation.json)")
     parser.add_argument("--video", default=None, type=local_path, metavar="OUT.mp4|OUT.gif",
@@ -387,12 +390,21 @@ def _add_evaluate(subparsers) -> None:
     parser.set_defaults(func=_run_evaluate)
 
 
+def add_emulator_arg(parser: argparse.ArgumentParser) -> None:
+    """`--emulator` of the commands that play a trained agent: the core that runs its env."""
+    from mario_rllib.env.nes import EMULATORS
+
+    parser.add_argument("--emulator", default=None,
+                        help=f"one of {', '.join(EMULATORS)}: the core that runs the agent's env "
+                        f"(the same screens, rewards and infos; default: the one it trained on)")
+
+
 def _run_evaluate(args: argparse.Namespace) -> int:
     from mario_rllib.evaluate import evaluate
 
     evaluate(args.checkpoint, episodes=args.episodes, seed=args.seed, stochastic=args.stochastic,
              level=args.level, report=args.report, video=args.video,
-             max_episode_steps=args.max_episode_steps)
+             max_episode_steps=args.max_episode_steps, emulator=args.emulator)
     return 0
 
 
@@ -416,6 +428,7 @@ def _add_dream(subparsers) -> None:
                         help="steps it then imagines open-loop (default: 45)")
     parser.add_argument("--seed", type=int, default=0, help="episode seed (default: 0)")
     parser.add_argument("--level", default=None, help="another stage than the training one")
+    add_emulator_arg(parser)
     parser.add_argument("--scale", type=int, default=3,
                         help="each 64x64 panel magnified this many times (default: 3)")
     parser.set_defaults(func=_run_dream)
@@ -425,7 +438,7 @@ def _run_dream(args: argparse.Namespace) -> int:
     from mario_rllib.dream import dream
 
     dream(args.checkpoint, out=args.out, observe=args.observe, horizon=args.horizon,
-          seed=args.seed, level=args.level, scale=args.scale)
+          seed=args.seed, level=args.level, scale=args.scale, emulator=args.emulator)
     return 0
 
 

@@ -23,6 +23,7 @@ import numpy as np
 from mario_rllib.evaluate import (
     VideoRecorder,
     build_policy,
+    check_episode_args,
     check_video_path,
     load_module,
     make_trained_env,
@@ -35,7 +36,7 @@ OBSERVED, IMAGINED = "observed", "imagined"
 
 
 def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, seed: int = 0,
-          level: str | None = None, scale: int = 3,
+          level: str | None = None, scale: int = 3, emulator: str | None = None,
           print_fn: Callable[[str], None] = print) -> dict:
     """Write the dream video, `<out>.json` and `<out>.png`; return the JSON's content."""
     import torch
@@ -43,6 +44,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
     from custom_models.images import ssim
     from tune_configs import load_experiment, with_hook
     check_video_path(out, "--out")
+    check_episode_args(level, None, seed, emulator=emulator)
     if observe < 1 or horizon < 1:
         raise ValueError(f"bad --observe {observe} / --horizon {horizon}: expected integers >= 1")
     if not 1 <= scale <= 8:
@@ -59,7 +61,7 @@ def dream(checkpoint: str, *, out: str, observe: int = 5, horizon: int = 45, see
                          f"world model: `dream` needs a checkpoint of an algorithm with one "
                          f"(mario-rllib train --algo {names})")
     module.eval()
-    env, env_config = make_trained_env(mario, level)
+    env, env_config = make_trained_env(mario, level, emulator=emulator)
     torch.manual_seed(seed)
     try:
         frames, actions, rewards = _play(env, build_policy(module, mario, env, explore=False),

@@ -210,9 +210,11 @@ def check_video_path(path: str, flag: str) -> None:
 
 
 def check_episode_args(level: str | None, max_episode_steps: int | None, seed: int = 0,
-                       video: str | None = None, report: str | None = None) -> None:
+                       video: str | None = None, report: str | None = None,
+                       emulator: str | None = None) -> None:
     """One-line errors for the flags of evaluate and play, before anything loads."""
     from mario_rllib.env.config import parse_levels
+    from mario_rllib.env.nes import EMULATORS
     from mario_rllib.storage import check_writable_dir
 
     if video is not None:
@@ -228,16 +230,21 @@ def check_episode_args(level: str | None, max_episode_steps: int | None, seed: i
             max_episode_steps, int) or max_episode_steps < 1):
         raise ValueError(f"bad --max-episode-steps {max_episode_steps!r}: expected an integer "
                          f">= 1")
+    if emulator is not None and emulator not in EMULATORS:
+        raise ValueError(f"bad --emulator {emulator!r}: expected one of {', '.join(EMULATORS)}")
 
 
 def make_trained_env(mario: dict, level: str | None = None, render: bool = False,
-                     max_episode_steps: int | None = None):
+                     max_episode_steps: int | None = None, emulator: str | None = None):
     """The env a module was trained on, from its `model_config["mario"]` (other stages with
     `level`, a time limit in agent steps with `max_episode_steps`, frames for a video with
-    `render`); returns the env and its config dict."""
+    `render`, the other emulator with `emulator`: the same screens, rewards and infos); returns
+    the env and its config dict."""
     from mario_rllib.env import MarioEnvConfig, make_env
 
     env_config = dict(mario["env_config"])
+    # Named in the report either way (an agent from before the fast core has no such key).
+    env_config["emulator"] = emulator or env_config.get("emulator", MarioEnvConfig.emulator)
     if level is not None:
         env_config["levels"] = level
     if max_episode_steps is not None:
@@ -249,7 +256,7 @@ def make_trained_env(mario: dict, level: str | None = None, render: bool = False
 def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: bool = False,
              level: str | None = None, report: str | None = None, video: str | None = None,
              video_scale: float = 1.0, video_max_frames: int | None = None,
-             max_episode_steps: int | None = None,
+             max_episode_steps: int | None = None, emulator: str | None = None,
              print_fn: Callable[[str], None] = print) -> dict:
     """Play `episodes` episodes (seeds seed, seed+1, ...) with a checkpoint's agent or a shipped
     agent (by name), print a table and a summary, write the JSON report (and a video of the
@@ -261,12 +268,12 @@ def evaluate(checkpoint: str, *, episodes: int = 10, seed: int = 0, stochastic: 
 
     if episodes < 1:
         raise ValueError(f"bad --episodes {episodes}: expected an integer >= 1")
-    check_episode_args(level, max_episode_steps, seed, video, report)
+    check_episode_args(level, max_episode_steps, seed, video, report, emulator)
     resolved, shipped = resolve_agent(str(checkpoint))  # a shipped agent's name, or a path
     module, mario, module_dir = load_module(checkpoint)
     module.eval()
     env, env_config = make_trained_env(mario, level, render=video is not None,
-                                       max_episode_steps=max_episode_steps)
+                                       max_episode_steps=max_episode_steps, emulator=emulator)
     torch.manual_seed(seed)
     policy = build_policy(module, mario, env, explore=stochastic, seed=seed)
     how = describe_policy(mario, stochastic)

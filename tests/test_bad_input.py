@@ -217,6 +217,12 @@ CASES = [
     (["play", "--level", "1-5"], r"unknown level '1-5'"),
     (["play", "--obs-mode", "rgb64"], r"bad --obs-mode: a trained agent plays on the env it was "
                                       r"trained on \(only --level and --max-episode-steps"),
+    (["play", "--emulator", "quicknes"], r"bad --emulator 'quicknes': expected one of fast, "
+                                         r"nes-py$"),
+    (["evaluate", "two_trials/trial_a", "--emulator", "fceux"],
+     r"bad --emulator 'fceux': expected one of fast, nes-py$"),
+    (["dream", "two_trials/trial_a", "--out", "d.gif", "--emulator", "fceux"],
+     r"bad --emulator 'fceux': expected one of fast, nes-py$"),
     (["play", "ppo-1-2"], r"no agent or checkpoint 'ppo-1-2': expected a shipped agent \("),
     (["play", "random", "--video", "run.avi"], r"bad --video '.*run\.avi': expected a file name "
                                                 r"ending in \.gif or \.mp4"),

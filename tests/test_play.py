@@ -104,6 +104,25 @@ def test_play_plays_the_shipped_agent_right_after_the_install(cli, tmp_path):
 
 
 @pytest.mark.slow
+def test_an_agent_plays_the_same_episode_on_either_emulator(cli, tmp_path):
+    """`evaluate --emulator nes-py`: the shipped agent, trained on the fast core, played on
+    nes-py's own (where the fast one is not built, say): the same episode, action for action
+    (the trajectory digest), as on the core it trained on."""
+    from mario_rllib.evaluate import evaluate
+
+    seed = shipped_agents()[DEFAULT_AGENT]["evaluation"]["best_episode_seed"]
+    args = {"episodes": 1, "seed": seed, "max_episode_steps": 150}
+    fast = evaluate(DEFAULT_AGENT, **args, print_fn=lambda line: None)
+    report = tmp_path / "nes-py.json"
+    result = cli("evaluate", DEFAULT_AGENT, "--emulator", "nes-py", "--episodes", "1", "--seed",
+                 str(seed), "--max-episode-steps", "150", "--report", str(report))
+    assert result.returncode == 0, result.stderr[-2000:]
+    nes_py = json.loads(report.read_text())
+    assert (fast["env_config"]["emulator"], nes_py["env_config"]["emulator"]) == ("fast", "nes-py")
+    assert nes_py["episodes"] == fast["episodes"] and fast["episodes"][0]["steps"] == 150
+
+
+@pytest.mark.slow
 def test_play_takes_a_checkpoint_and_a_sampled_episode_replays_alone(cli, interrupted_runs,
                                                                      tmp_path):
     """A checkpoint path where a name goes. Sampled actions are seeded per episode: episode

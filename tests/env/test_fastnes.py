@@ -120,11 +120,17 @@ def test_a_copy_of_the_project_without_the_library_loads_the_installed_one(tmp_p
 def test_the_install_path_is_read_back_from_pips_url(tmp_path, name):
     """pip records an editable install's directory as a percent-escaped file URL
     (`direct_url.json`): a space is `%20`. The fast emulator's library is found there."""
-    from pip._internal.utils.urls import path_to_url  # what pip writes there
+    import subprocess
+    import sys
 
     from mario_rllib.env.nes import _local_path
 
     root = tmp_path / name
-    assert "%" in path_to_url(str(root)) or name == "mario-rllib"
-    assert _local_path(path_to_url(str(root))) == root
+    # What pip writes there, asked of pip in its own process (importing pip's internals here
+    # would load the standard library's distutils before setuptools can replace it).
+    url = subprocess.run([sys.executable, "-c", "import sys; from pip._internal.utils.urls "
+                          "import path_to_url; print(path_to_url(sys.argv[1]))", str(root)],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    assert "%" in url or name == "mario-rllib"
+    assert _local_path(url) == root
     assert _local_path("https://example.com/mario-rllib.zip") is None

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mario_rllib.bench import stop
-from mario_rllib.bench.sampling import Clocked, local_ray
+from mario_rllib.bench.sampling import Clocked
 from mario_rllib.machine import available_cpus
 
 
@@ -78,9 +78,9 @@ def run_learner_benchmark(quick: bool = False, seed: int = 0,
     thread_counts = [1] if quick or cores == 1 else [1, cores]
     from tune_configs import with_hook
 
-    with local_ray(cores):  # the experiments that say how to bench their learner
-        report = {algo: measure_learner(algo, thread_counts, quick, seed)
-                  for algo in with_hook("BENCH_LEARNER")}
+    # The experiments that say how to bench their learner.
+    report = {algo: measure_learner(algo, thread_counts, quick, seed)
+              for algo in with_hook("BENCH_LEARNER")}
     device = "GPU " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
     print_fn("")
     print_fn(f"learner throughput on {device} (samples consumed per second of update):")

@@ -10,8 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mario_rllib.bench import stop
-from mario_rllib.bench.sampling import local_ray, measure_sampling
-from mario_rllib.machine import available_cpus
+from mario_rllib.bench.sampling import measure_sampling
 
 
 def measure_dqn_end_to_end(seconds: float, seed: int = 0, quick: bool = False) -> dict[str, Any]:
@@ -67,12 +66,9 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        with local_ray(1):
-            ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
-                                        baseline=TutorialLoop(seed, learn=False))
-                    for k in sorted({1} if quick else {1, preset_k})}
-            if quick:  # the DQN samples locally (no runner actors): this Ray will do
-                dqn = measure_dqn_end_to_end(seconds, seed, quick)
+        ours = {k: measure_sampling("ppo", 1, k, seconds, seed,
+                                    baseline=TutorialLoop(seed, learn=False))
+                for k in sorted({1} if quick else {1, preset_k})}
         full_loop = TutorialLoop(seed, learn=True)
         full = full_loop.run(seconds)
         full_loop.close()
@@ -101,9 +97,7 @@ def run_peer_benchmark(seconds: float = 10.0, seed: int = 0, learner: dict | Non
     print_fn(f"{'tutorial loop, acting + learn() every 3 steps':<56} "
              f"{full.agent_steps_per_s:>14.1f}")
     print_fn(f"peer_ratio (ours 1x1 ÷ tutorial, acting): {report['peer_ratio']:.3f}")
-    if not quick:
-        with local_ray(available_cpus()):
-            dqn = measure_dqn_end_to_end(seconds * 3, seed, quick)
+    dqn = measure_dqn_end_to_end(seconds if quick else seconds * 3, seed, quick)
     report["dqn_end_to_end"] = dqn
     report["end_to_end_ratio"] = round(dqn["agent_steps_per_s"] / full.agent_steps_per_s, 3)
     label = f"ours: DQN, cpu preset, sampling + learning ({dqn['training_intensity']:g}/step)"

@@ -6,7 +6,8 @@ NES frames are counted in the envs themselves. Each configuration takes turns of
 raw emulator (in Ray actors too: one alone, and with N runners also N at once), and its ratio is
 to those turns, so drift in the machine's speed hits both alike. The report splits a vector step's
 time into its stages (env, inference, connectors, and the rest), timed inside the runners.
-`local_ray` and `Clocked` serve the learner and peer benchmarks too.
+`local_ray` is the Ray all parts share (`bench.run`); `Clocked` serves the learner and peer
+benchmarks too.
 """
 
 from __future__ import annotations
@@ -188,9 +189,8 @@ def run_sampling_benchmark(algo: str, seconds: float, envs_per_runner: list[int]
                            print_fn: Callable[[str], None] = print) -> dict[str, Any]:
     cores = available_cpus()
     runner_counts = runner_counts or list(range(1, cores + 1))
-    with local_ray(max(runner_counts)):
-        rows = [measure_sampling(algo, n, k, seconds, seed)
-                for k in envs_per_runner for n in runner_counts]
+    rows = [measure_sampling(algo, n, k, seconds, seed)
+            for k in envs_per_runner for n in runner_counts]
     print_fn("")
     print_fn(f"RLlib sampling ({algo} module, gray84, inference included), "
              f"{seconds:g} s per configuration, in turns with the raw emulator:")

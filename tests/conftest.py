@@ -17,20 +17,9 @@ from pathlib import Path
 import pytest
 
 # Keep Ray quiet and local in tests: no usage stats, no dashboard (the CLI's local Rays too:
-# about 2 s per start), and no Prometheus metrics (Ray's raylet and each worker wait for the metrics
-# agent: about 7 s per `train` process here, 31 s against 24 s for one debug iteration).
-# tests/test_readme.py runs the quick check with both, as a user does.
+# about 2 s per start; tests/test_readme.py runs the quick check with it, as a user does).
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-FASTER_RAY = {"MARIO_RLLIB_DASHBOARD": "0", "RAY_enable_metrics_collection": "0"}
-for _name, _value in FASTER_RAY.items():
-    os.environ.setdefault(_name, _value)
-
-
-@pytest.fixture(scope="session")
-def user_environment() -> dict:
-    """This process's environment without the settings above that only make Ray start faster:
-    a local Ray as a user's starts, with its dashboard and metrics."""
-    return {name: value for name, value in os.environ.items() if name not in FASTER_RAY}
+os.environ.setdefault("MARIO_RLLIB_DASHBOARD", "0")
 
 
 @pytest.fixture(scope="session")

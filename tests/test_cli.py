@@ -108,6 +108,14 @@ def test_bench_quick_reports_well_formed_ratios_and_replay_bytes(cli, tmp_path):
     assert peer["end_to_end_ratio"] == pytest.approx(
         end_to_end["agent_steps_per_s"] / peer["tutorial_acting_and_learning_agent_steps_per_s"],
         rel=0.02)
+    ppo = peer["ppo_end_to_end"]  # uvipen's PPO loop and ours, end to end, in turns
+    assert report["ppo_peer_ratio"] == peer["ppo_peer_ratio"] == ppo["ppo_peer_ratio"]
+    assert ppo["ppo_peer_ratio"] == pytest.approx(
+        ppo["ours_agent_steps_per_s"] / ppo["uvipen_agent_steps_per_s"], rel=0.02)
+    assert 0 < ppo["ours_update_share"] < 1 and 0 < ppo["uvipen_update_share"] < 1
+    assert 2 < ppo["uvipen_frames_per_agent_step"] <= 4  # its skip of 4, less where episodes end
+    assert any(line.startswith("ppo_peer_ratio (our PPO ÷ uvipen's loop") for line in lines)
+    assert "### Peer: uvipen's PPO loop" in text
     env = report["env"]
     assert env["raw_frames_per_s"] > 0
     assert set(env["modes"]) == {"gray84", "rgb64", "raw"}

@@ -4,7 +4,8 @@ measured in the same run (these machines drift by 15% between runs).
     env.py            our env against the raw emulator (gym-super-mario-bros' own env)
     sampling.py       RLlib's env runners (env, connectors, inference) against the raw emulator
     learner.py        samples each algorithm's learner consumes per second
-    peer.py           the PyTorch Mario tutorial's DDQN loop (tutorial_ddqn.py) against ours
+    peer.py           the PyTorch Mario tutorial's DDQN loop (tutorial_ddqn.py) and uvipen's PPO
+                      loop (uvipen_ppo.py) against ours
     replay.py         bytes per stored replay transition (DQN, DreamerV3)
 
 `run()` runs the parts asked for and assembles the report that `mario-rllib bench` prints as one
@@ -79,6 +80,7 @@ def run(what: str | None = None, *, seconds: float = 10.0, processes: int | None
             report["peer"] = run_peer_benchmark(max(seconds, 2.0), seed, report.get("learner"),
                                                 quick=quick)
             report["peer_ratio"] = report["peer"]["peer_ratio"]
+            report["ppo_peer_ratio"] = report["peer"]["ppo_peer_ratio"]
     if what in (None, "replay"):
         report.update(run_replay_benchmark(replay_steps, seed, print_json=False))
     return report

@@ -122,6 +122,19 @@ def render(report: dict[str, Any]) -> str:
                     f"samples/s ({_n(peer['tutorial_learner_samples_per_s'])}; ours is dueling: "
                     f"two 512-unit streams)."]
         out += [""]
+        ppo = peer.get("ppo_end_to_end")
+        if ppo:
+            out += ["### Peer: uvipen's PPO loop", "",
+                    f"End to end (sampling and learning), an iteration of each in turn on the "
+                    f"same cores, {ppo['rounds']} of each after one untimed.", ""]
+            rows = [["uvipen's loop: 8 env processes, 512 steps each, 10 epochs of 16 minibatches",
+                     _n(ppo["uvipen_agent_steps_per_s"]), f"{ppo['uvipen_update_share']:.0%}",
+                     "1.000"],
+                    ["ours: PPO, cpu preset", _n(ppo["ours_agent_steps_per_s"]),
+                     f"{ppo['ours_update_share']:.0%}", f"{ppo['ppo_peer_ratio']:.3f}"]]
+            out += _table(["what", "agent steps/s", "update share", "÷ uvipen"], rows)
+            out += [f"Our PPO runs at {ppo['ppo_peer_ratio']:.2f}x uvipen's loop end to end "
+                    f"(goal: 2x).", ""]
     for algo, label in (("dqn", "DQN"), ("dreamerv3", "DreamerV3")):
         replay = report.get(algo)
         if replay:

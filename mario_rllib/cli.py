@@ -19,7 +19,7 @@ def _add_bench(subparsers) -> None:
         help="measure throughput and replay memory, with ratios to baselines of the same run",
         description="Measure the env against the raw emulator (env), RLlib sampling with 1..N env "
         "runners (sampling), each algorithm's learner (learner), the PyTorch Mario tutorial's "
-        "DDQN loop and uvipen's PPO loop as peers (peer), and the bytes each replayed transition "
+        "DDQN loop and uvipen's Mario training loop as peers (peer), and the bytes each replayed transition "
         "costs (replay); all of them by default (about 20 minutes on 2 cores). Prints tables and, "
         "as its last line, one JSON object.",
     )
